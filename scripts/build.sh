@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Builds runvoy into BUILD_DIR (default build/) with Ninja and ccache; extra arguments go to
+# cmake's configure step, e.g. -DRUNVOY_WERROR=ON.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${BUILD_DIR:-$root/build}
+cmake -S "$root" -B "$build_dir" -G Ninja "$@" >/dev/null
+cmake --build "$build_dir" -j "${JOBS:-2}"

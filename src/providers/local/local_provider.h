@@ -1,0 +1,19 @@
+#pragma once
+
+// The `local` compute provider: runs each execution in an embedded sandbox (namespaces,
+// pivot_root into a fresh root, cgroup limits) owned by a detached supervisor process per
+// execution (see supervisor.h), which survives server restarts. The provider tails each
+// supervisor's files under <data_dir>/executions/<execution_id>/ with inotify and feeds the
+// EventSink; it deletes that directory once OnExited has returned.
+//
+// Section keys (compute.local): network (none|host, default none), user (default nobody),
+// pids_limit (default 512), image_cache_bytes (for OCI images, later).
+
+#include "contract/registry.h"
+
+namespace runvoy::providers::local {
+
+// Adds compute provider "local".
+void Register(contract::Registry& registry);
+
+}  // namespace runvoy::providers::local

@@ -1,0 +1,51 @@
+#pragma once
+
+// The inside of the local sandbox: what the task's init process (pid 1 of fresh PID, mount, UTS,
+// IPC and network namespaces) does before and after it starts the command. Runs in a process
+// forked from the single-threaded supervisor.
+
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "contract/compute.h"
+#include "core/error.h"
+
+namespace runvoy::providers::local {
+
+struct SandboxConfig {
+  std::string root_dir;         // an empty directory to mount the new root on
+  std::string image_reference;  // "host" is the only one available yet
+  std::string data_dir;         // never visible inside
+  bool host_network = false;
+  uid_t uid = 65534;
+  gid_t gid = 65534;
+  std::string command;           // run by /bin/sh -c
+  std::vector<std::string> env;  // "KEY=value"
+  int stdout_fd = -1;            // write ends of the output pipes
+  int stderr_fd = -1;
+  int status_fd = -1;  // init → supervisor: "R", then "S"+wait status, or "E"+reason
+  int sync_fd = -1;    // supervisor → init: one byte once the cgroup holds init
+};
+
+// Whether the root filesystem of `reference` can be built; the reason when not. The seam where
+// real OCI images come in later.
+core::Result<void> CheckRootfs(const std::string& reference);
+
+// Fills the workspace before the command runs; the seam where git cloning (TaskSpec.git) comes
+// in later. For now a repository fails the task with "git clone is not supported yet".
+core::Result<void> PrepareWorkspace(const contract::GitSource& git);
+
+// Builds the root filesystem for `config.image_reference` on `config.root_dir` (already in a
+// private mount namespace) and pivots into it.
+core::Result<void> PrepareRootfs(const SandboxConfig& config);
+
+// The body of the task's init process; never returns. `keep_fds` are left open (the ones in
+// config); every other descriptor is closed first.
+[[noreturn]] void RunInit(const SandboxConfig& config);
+
+// Resolves a user name to its uid and primary gid.
+core::Result<void> LookupUser(const std::string& name, uid_t& uid, gid_t& gid);
+
+}  // namespace runvoy::providers::local

@@ -1,0 +1,391 @@
+#include "server/websocket_follower.h"
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "core/ids.h"
+#include "core/status.h"
+#include "server/log_event_json.h"
+#include "server/worker_pool.h"
+
+namespace runvoy::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+int StatusFor(core::ErrorCode code) {
+  switch (code) {
+    case core::ErrorCode::kInvalidRequest:
+      return 400;
+    case core::ErrorCode::kUnauthorized:
+    case core::ErrorCode::kInvalidApiKey:
+    case core::ErrorCode::kApiKeyRevoked:
+      return 401;
+    case core::ErrorCode::kForbidden:
+      return 403;
+    case core::ErrorCode::kNotFound:
+    case core::ErrorCode::kSecretNotFound:
+      return 404;
+    case core::ErrorCode::kMethodNotAllowed:
+      return 405;
+    case core::ErrorCode::kConflict:
+    case core::ErrorCode::kSecretAlreadyExists:
+      return 409;
+    case core::ErrorCode::kPayloadTooLarge:
+      return 413;
+    case core::ErrorCode::kRateLimited:
+      return 429;
+    case core::ErrorCode::kInternal:
+      return 500;
+    case core::ErrorCode::kDatabase:
+    case core::ErrorCode::kServiceUnavailable:
+      return 503;
+  }
+  return 500;
+}
+
+// Per-follower state shared with the hub's wake callback.
+struct FollowerState {
+  explicit FollowerState(const asio::any_io_executor& executor) : wake_timer(executor) {}
+  asio::steady_timer wake_timer;  // the writer waits on it; cancel() wakes it
+  bool reader_done = false;       // only touched on the strand
+};
+
+std::string DisconnectFrame(const FinishedNotice& finished) {
+  boost::json::object frame;
+  frame["type"] = "disconnect";
+  frame["reason"] = "execution_completed";
+  const std::string_view status = core::StatusName(finished.status);
+  frame["status"] = boost::json::string(status.data(), status.size());
+  if (finished.exit_code) {
+    frame["exit_code"] = *finished.exit_code;
+  } else {
+    frame["exit_code"] = nullptr;
+  }
+  return boost::json::serialize(frame);
+}
+
+// Reads (and ignores) what the client sends, so that pings, pongs and the close handshake are
+// handled, until the connection ends.
+template <class NextLayer>
+asio::awaitable<void> ReadLoop(websocket::stream<NextLayer>& ws, FollowerState& state) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    buffer.clear();
+    auto [ec, bytes] = co_await ws.async_read(buffer, kNoThrow);
+    if (ec) {
+      break;
+    }
+  }
+  state.reader_done = true;
+  state.wake_timer.cancel();
+}
+
+template <class NextLayer>
+class Writer {
+ public:
+  Writer(websocket::stream<NextLayer>& ws, FollowerState& state,
+         std::shared_ptr<LogSubscription> subscription, FollowRequest follow,
+         FollowerContext context)
+      : ws_(ws),
+        state_(state),
+        subscription_(std::move(subscription)),
+        follow_(std::move(follow)),
+        context_(context),
+        last_sent_(follow_.after_sequence) {}
+
+  asio::awaitable<void> Run() {
+    const std::string execution_id = follow_.execution_id;
+    LiveLogSource& source = context_.source;
+    // Named, not a temporary: see the note on GCC 12 in http_transport.cc.
+    auto read_finished = [&source, execution_id]() -> core::Result<std::optional<FinishedNotice>> {
+          try {
+            auto finished = source.FinishedState(execution_id);
+            if (!finished) {
+              return tl::unexpected(finished.error());
+            }
+            if (!finished->has_value()) {
+              return std::optional<FinishedNotice>();
+            }
+            return FinishedNotice{(*finished)->status, (*finished)->exit_code};
+          } catch (const std::exception& e) {
+            return core::Fail(core::ErrorCode::kInternal, "finished state failed", e.what());
+          }
+        };
+    auto finished_at_connect = co_await RunOnPool(context_.pool, std::move(read_finished));
+    if (!finished_at_connect) {
+      co_await Close(websocket::close_code::internal_error);
+      co_return;
+    }
+    if (!co_await SendBacklog()) {
+      co_return;
+    }
+    // Everything stored before the final status has been sent: the execution has ended.
+    std::optional<FinishedNotice> finished = *finished_at_connect;
+    for (;;) {
+      if (state_.reader_done) {
+        co_return;
+      }
+      LogDelivery delivery = subscription_->Take();
+      if (delivery.going_away) {
+        co_await Close(websocket::close_code::going_away);
+        co_return;
+      }
+      if (delivery.overflowed) {
+        co_await Close(websocket::close_code::try_again_later);
+        co_return;
+      }
+      std::vector<SharedLogEvent> events;
+      for (const auto& batch : delivery.events) {
+        for (const SharedLogEvent& event : *batch) {
+          if (event.sequence > last_sent_) {
+            events.push_back(event);
+          }
+        }
+      }
+      if (!events.empty() && !co_await Send(events)) {
+        co_return;
+      }
+      if (!finished) {
+        finished = delivery.finished;
+      }
+      if (finished) {
+        ws_.text(true);
+        const std::string frame = DisconnectFrame(*finished);
+        auto [ec, bytes] = co_await ws_.async_write(asio::buffer(frame), kNoThrow);
+        if (!ec) {
+          co_await Close(websocket::close_code::normal);
+        }
+        co_return;
+      }
+      if (events.empty() && !state_.reader_done) {
+        state_.wake_timer.expires_at(asio::steady_timer::time_point::max());
+        co_await state_.wake_timer.async_wait(kNoThrow);
+      }
+    }
+  }
+
+ private:
+  // Sends the stored events after last_sent_ page by page. False when the connection is done.
+  asio::awaitable<bool> SendBacklog() {
+    LiveLogSource& source = context_.source;
+    const std::string execution_id = follow_.execution_id;
+    const std::size_t page_events = context_.options.backlog_page_events;
+    const std::size_t page_bytes = context_.options.backlog_page_bytes;
+    for (;;) {
+      if (state_.reader_done) {
+        co_return false;
+      }
+      if (context_.registry.closing()) {
+        co_await Close(websocket::close_code::going_away);
+        co_return false;
+      }
+      const int64_t after = last_sent_;
+      auto read_page = [&source, execution_id, after, page_events,
+                        page_bytes]() -> core::Result<std::vector<SharedLogEvent>> {
+            std::vector<SharedLogEvent> events;
+            std::size_t bytes = 0;
+            try {
+              auto read = source.ReadAfter(execution_id, after, [&](const core::LogEvent& event) {
+                auto json = std::make_shared<const std::string>(SerializeLogEvent(event));
+                bytes += json->size();
+                events.push_back(SharedLogEvent{event.sequence, std::move(json)});
+                return events.size() < page_events && bytes < page_bytes;
+              });
+              if (!read) {
+                return tl::unexpected(read.error());
+              }
+            } catch (const std::exception& e) {
+              return core::Fail(core::ErrorCode::kInternal, "reading the backlog failed", e.what());
+            }
+            return events;
+          };
+      auto page = co_await RunOnPool(context_.pool, std::move(read_page));
+      if (!page) {
+        co_await Close(websocket::close_code::internal_error);
+        co_return false;
+      }
+      if (page->empty()) {
+        co_return true;
+      }
+      if (!co_await Send(*page)) {
+        co_return false;
+      }
+    }
+  }
+
+  // Sends `events` (ascending, all after last_sent_), one frame each or as batch frames.
+  asio::awaitable<bool> Send(const std::vector<SharedLogEvent>& events) {
+    ws_.text(true);
+    if (!follow_.batch) {
+      for (const SharedLogEvent& event : events) {
+        auto [ec, bytes] = co_await ws_.async_write(asio::buffer(*event.json), kNoThrow);
+        if (ec) {
+          co_return false;
+        }
+        last_sent_ = event.sequence;
+      }
+      co_return true;
+    }
+    std::size_t next = 0;
+    std::string frame;
+    while (next < events.size()) {
+      frame.assign("[");
+      int64_t last_in_frame = last_sent_;
+      while (next < events.size()) {
+        const std::string& json = *events[next].json;
+        if (frame.size() > 1 && frame.size() + json.size() + 2 > context_.options.max_frame_bytes) {
+          break;
+        }
+        if (frame.size() > 1) {
+          frame.push_back(',');
+        }
+        frame.append(json);
+        last_in_frame = events[next].sequence;
+        ++next;
+      }
+      frame.push_back(']');
+      auto [ec, bytes] = co_await ws_.async_write(asio::buffer(frame), kNoThrow);
+      if (ec) {
+        co_return false;
+      }
+      last_sent_ = last_in_frame;
+    }
+    co_return true;
+  }
+
+  asio::awaitable<void> Close(websocket::close_code code) {
+    const websocket::close_reason reason(code);
+    auto [ec] = co_await ws_.async_close(reason, kNoThrow);
+    (void)ec;  // the connection is over either way
+  }
+
+  websocket::stream<NextLayer>& ws_;
+  FollowerState& state_;
+  std::shared_ptr<LogSubscription> subscription_;
+  FollowRequest follow_;
+  FollowerContext context_;
+  int64_t last_sent_;
+};
+
+}  // namespace
+
+core::Result<FollowRequest> ParseFollowTarget(const std::string& target) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) {
+    return core::Fail(core::ErrorCode::kInvalidRequest, "invalid request target");
+  }
+  FollowRequest follow;
+  std::string last_event_id;
+  for (const auto& param : url->params()) {
+    if (param.key == "execution_id") {
+      follow.execution_id = param.value;
+    } else if (param.key == "token") {
+      follow.token = param.value;
+    } else if (param.key == "last_event_id") {
+      last_event_id = param.value;
+    } else if (param.key == "batch") {
+      follow.batch = param.value == "1" || param.value == "true";
+    }
+  }
+  if (follow.execution_id.empty()) {
+    return core::Fail(core::ErrorCode::kInvalidRequest, "execution_id is required");
+  }
+  if (follow.token.empty()) {
+    return core::Fail(core::ErrorCode::kUnauthorized, "token is required");
+  }
+  if (!last_event_id.empty()) {
+    const long long sequence = core::ParseEventId(last_event_id);
+    if (sequence < 0) {
+      return core::Fail(core::ErrorCode::kInvalidRequest, "invalid last_event_id",
+                        "last_event_id must be an event_id");
+    }
+    follow.after_sequence = sequence;
+  }
+  return follow;
+}
+
+HttpResponse RefusalResponse(const core::Error& error) {
+  boost::json::object body;
+  body["error"] = error.message;
+  body["code"] = core::ErrorCodeName(error.code);
+  if (!error.details.empty()) {
+    body["details"] = error.details;
+  }
+  HttpResponse response;
+  response.status = StatusFor(error.code);
+  response.SetHeader("Content-Type", "application/json");
+  response.body = boost::json::serialize(body);
+  return response;
+}
+
+template <class NextLayer>
+asio::awaitable<void> ServeFollower(websocket::stream<NextLayer> ws,
+                                    http::request<http::empty_body> request, FollowRequest follow,
+                                    FollowerContext context) {
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = std::chrono::seconds(30);
+  // Beast pings after half the idle timeout without traffic and drops a peer silent for all of it.
+  timeouts.idle_timeout = 2 * context.options.ping_interval;
+  timeouts.keep_alive_pings = true;
+  ws.set_option(timeouts);
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& response) { response.set(http::field::server, "runvoy"); }));
+  {
+    auto [ec] = co_await ws.async_accept(request, kNoThrow);
+    if (ec) {
+      co_return;
+    }
+  }
+  const asio::any_io_executor executor = co_await asio::this_coro::executor;
+  auto state = std::make_shared<FollowerState>(executor);
+  std::weak_ptr<FollowerState> weak_state = state;
+  auto subscription = context.hub.Subscribe(follow.execution_id, [executor, weak_state] {
+    asio::post(executor, [weak_state] {
+      if (auto strong = weak_state.lock()) {
+        strong->wake_timer.cancel();
+      }
+    });
+  });
+  if (!context.registry.Add(subscription)) {
+    subscription->GoAway();
+  }
+  Writer<NextLayer> writer(ws, *state, subscription, std::move(follow), context);
+  co_await (ReadLoop(ws, *state) && writer.Run());
+  context.registry.Remove(subscription);
+  context.hub.Unsubscribe(subscription);
+}
+
+template asio::awaitable<void> ServeFollower<beast::tcp_stream>(
+    websocket::stream<beast::tcp_stream>, http::request<http::empty_body>, FollowRequest,
+    FollowerContext);
+template asio::awaitable<void> ServeFollower<beast::ssl_stream<beast::tcp_stream>>(
+    websocket::stream<beast::ssl_stream<beast::tcp_stream>>, http::request<http::empty_body>,
+    FollowRequest, FollowerContext);
+
+}  // namespace runvoy::server

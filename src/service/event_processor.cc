@@ -1,0 +1,109 @@
+#include "service/event_processor.h"
+
+#include "service/outcome.h"
+
+namespace runvoy::service {
+
+EventProcessor::EventProcessor(contract::Store& store, LogFeed& feed, const core::Clock& clock)
+    : store_(store), feed_(feed), clock_(clock) {}
+
+bool EventProcessor::UpdateRecord(const std::string& execution_id,
+                                  const std::function<bool(core::Execution&)>& change) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto found = store_.Executions().Get(execution_id);
+    if (!found) return false;
+    if (!*found) return true;  // nothing to update: the record is gone
+    core::Execution execution = **found;
+    const core::ExecutionStatus expected = execution.status;
+    if (!change(execution)) return true;
+    auto written = store_.Executions().Update(execution, expected);
+    if (!written) return written.error().code == core::ErrorCode::kNotFound;
+    if (*written) return true;
+  }
+  return false;
+}
+
+bool EventProcessor::OnStarted(const std::string& execution_id, core::TimePoint at) {
+  return UpdateRecord(execution_id, [&](core::Execution& execution) {
+    if (!core::CanTransition(execution.status, core::ExecutionStatus::kRunning)) return false;
+    execution.status = core::ExecutionStatus::kRunning;
+    execution.timings.started = at;
+    return true;
+  });
+}
+
+bool EventProcessor::OnOutput(const std::string& execution_id,
+                              const std::vector<core::LogEvent>& events) {
+  if (events.empty()) return true;
+  if (!store_.Logs().Append(execution_id, events)) return false;
+  bool first = false;
+  {
+    std::scoped_lock lock(mutex_);
+    first = seen_output_.insert(execution_id).second;
+  }
+  if (first) {
+    const core::TimePoint at = core::FromUnixMillis(events.front().timestamp_ms);
+    (void)UpdateRecord(execution_id, [&](core::Execution& execution) {
+      if (execution.timings.first_output || core::IsTerminal(execution.status)) return false;
+      execution.timings.first_output = at;
+      return true;
+    });
+  }
+  feed_.OnEvents(execution_id, events);
+  return true;
+}
+
+bool EventProcessor::OnExited(const std::string& execution_id, const contract::TaskExit& exit) {
+  if (exit.cause == contract::TaskExit::Cause::kFailedToStart && !exit.reason.empty()) {
+    if (!AppendRunvoyLine(execution_id, "### runvoy: could not start: " + exit.reason)) {
+      return false;
+    }
+  }
+  core::Execution final_state;
+  bool changed = false;
+  const bool stored = UpdateRecord(execution_id, [&](core::Execution& execution) {
+    if (core::IsTerminal(execution.status)) return false;
+    const Outcome outcome = DecideOutcome(exit, execution.status);
+    execution.status = outcome.status;
+    execution.exit_code = outcome.exit_code;
+    execution.completed_at = exit.at;
+    execution.timings.finished = exit.at;
+    final_state = execution;
+    changed = true;
+    return true;
+  });
+  if (!stored) return false;
+  {
+    std::scoped_lock lock(mutex_);
+    seen_output_.erase(execution_id);
+  }
+  if (changed) feed_.OnFinished(execution_id, final_state.status, final_state.exit_code);
+  return true;
+}
+
+bool EventProcessor::AppendRunvoyLine(const std::string& execution_id,
+                                      const std::string& message) {
+  auto last = store_.Logs().LastSequence(execution_id);
+  if (!last) return false;
+  core::LogEvent line;
+  line.sequence = *last + 1;
+  line.timestamp_ms = core::ToUnixMillis(clock_.Now());
+  line.stream = core::LogStream::kRunvoy;
+  line.message = message;
+  if (!store_.Logs().Append(execution_id, {line})) return false;
+  feed_.OnEvents(execution_id, {line});
+  return true;
+}
+
+bool EventProcessor::FailVanished(const std::string& execution_id, const std::string& why) {
+  auto found = store_.Executions().Get(execution_id);
+  if (!found) return false;
+  if (!*found || core::IsTerminal((*found)->status)) return true;
+  if (!AppendRunvoyLine(execution_id, "### runvoy: " + why)) return false;
+  contract::TaskExit exit;
+  exit.cause = contract::TaskExit::Cause::kFailedToStart;
+  exit.at = clock_.Now();
+  return OnExited(execution_id, exit);
+}
+
+}  // namespace runvoy::service

@@ -1,0 +1,46 @@
+#pragma once
+
+// Turns a compute provider's task events into stored status changes and log lines, and hands
+// them to the live-log feed (ARCHITECTURE.md "Data flow of one run", step 3).
+
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "contract/compute.h"
+#include "contract/store.h"
+#include "core/time.h"
+#include "service/log_feed.h"
+
+namespace runvoy::service {
+
+// Thread-safe. Each method returns only once the event is stored (or storing failed: false).
+class EventProcessor final : public contract::EventSink {
+ public:
+  EventProcessor(contract::Store& store, LogFeed& feed, const core::Clock& clock);
+
+  bool OnStarted(const std::string& execution_id, core::TimePoint at) override;
+  bool OnOutput(const std::string& execution_id,
+                const std::vector<core::LogEvent>& events) override;
+  bool OnExited(const std::string& execution_id, const contract::TaskExit& exit) override;
+
+  // Ends an execution whose task is gone (reconcile, recovery): FAILED 1 with a runvoy log line
+  // saying why, unless it already ended.
+  bool FailVanished(const std::string& execution_id, const std::string& why);
+
+ private:
+  // Applies `change` to the stored record until the compare-and-set wins or the record is
+  // terminal. Returns false when the store failed.
+  bool UpdateRecord(const std::string& execution_id,
+                    const std::function<bool(core::Execution&)>& change);
+  bool AppendRunvoyLine(const std::string& execution_id, const std::string& message);
+
+  contract::Store& store_;
+  LogFeed& feed_;
+  const core::Clock& clock_;
+  std::mutex mutex_;  // guards seen_output_
+  std::set<std::string> seen_output_;  // executions whose first_output is recorded
+};
+
+}  // namespace runvoy::service
