@@ -40,16 +40,18 @@ class HttpApiClient final : public ApiClient {
   core::Result<ApiReply> Send(std::string_view method, const std::string& path,
                               const std::string& body) override {
     std::map<std::string, std::string> headers{{"Accept", "application/json"}};
-    if (!options_.api_key.empty()) headers["X-API-Key"] = options_.api_key;
-    if (!body.empty()) headers["Content-Type"] = "application/json";
+    if (!options_.api_key.empty())
+      headers["X-API-Key"] = options_.api_key;
+    if (!body.empty())
+      headers["Content-Type"] = "application/json";
     const std::string url = options_.base_url + path;
-    if (options_.debug_log != nullptr) *options_.debug_log << "→ " << method << " " << url << "\n";
+    if (options_.debug_log != nullptr)
+      *options_.debug_log << "→ " << method << " " << url << "\n";
     auto response = http_.Request(method, url, headers, body, options_.timeout);
     if (!response) {
-      return core::Fail(ErrorCode::kServiceUnavailable,
-                        "cannot reach the runvoy server at " + options_.base_url,
-                        response.error().details.empty() ? response.error().message
-                                                         : response.error().details);
+      return core::Fail(
+          ErrorCode::kServiceUnavailable, "cannot reach the runvoy server at " + options_.base_url,
+          response.error().details.empty() ? response.error().message : response.error().details);
     }
     if (options_.debug_log != nullptr) {
       *options_.debug_log << "← " << response->status << " (" << response->body.size()
@@ -81,10 +83,12 @@ class HttpApiClient final : public ApiClient {
 }  // namespace
 
 json::value ApiReply::Json() const {
-  if (body.empty()) return nullptr;
+  if (body.empty())
+    return nullptr;
   boost::system::error_code ec;
   json::value value = json::parse(body, ec);
-  if (ec) return nullptr;
+  if (ec)
+    return nullptr;
   return value;
 }
 
@@ -98,14 +102,18 @@ core::Result<ApiReply> ApiClient::Put(const std::string& path, const json::value
 
 std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
   static constexpr std::array kAll = {
-      ErrorCode::kInvalidRequest, ErrorCode::kUnauthorized,       ErrorCode::kInvalidApiKey,
-      ErrorCode::kApiKeyRevoked,  ErrorCode::kForbidden,          ErrorCode::kNotFound,
-      ErrorCode::kSecretNotFound, ErrorCode::kMethodNotAllowed,   ErrorCode::kConflict,
-      ErrorCode::kSecretAlreadyExists, ErrorCode::kPayloadTooLarge, ErrorCode::kRateLimited,
-      ErrorCode::kInternal,       ErrorCode::kDatabase,           ErrorCode::kServiceUnavailable,
+      ErrorCode::kInvalidRequest,     ErrorCode::kUnauthorized,
+      ErrorCode::kInvalidApiKey,      ErrorCode::kApiKeyRevoked,
+      ErrorCode::kForbidden,          ErrorCode::kNotFound,
+      ErrorCode::kSecretNotFound,     ErrorCode::kMethodNotAllowed,
+      ErrorCode::kConflict,           ErrorCode::kSecretAlreadyExists,
+      ErrorCode::kPayloadTooLarge,    ErrorCode::kRateLimited,
+      ErrorCode::kInternal,           ErrorCode::kDatabase,
+      ErrorCode::kServiceUnavailable,
   };
   for (ErrorCode code : kAll) {
-    if (name == core::ErrorCodeName(code)) return code;
+    if (name == core::ErrorCodeName(code))
+      return code;
   }
   return std::nullopt;
 }
@@ -114,7 +122,8 @@ core::Error ErrorFromResponse(long status, std::string_view body) {
   core::Error error{CodeFromStatus(status), "HTTP " + std::to_string(status), {}};
   boost::system::error_code ec;
   json::value value = json::parse(body, ec);
-  if (ec || !value.is_object()) return error;
+  if (ec || !value.is_object())
+    return error;
   const json::object& object = value.as_object();
   if (const json::value* message = object.if_contains("error"); message && message->is_string()) {
     error.message = std::string(message->as_string());
@@ -123,7 +132,8 @@ core::Error ErrorFromResponse(long status, std::string_view body) {
     error.details = std::string(details->as_string());
   }
   if (const json::value* code = object.if_contains("code"); code && code->is_string()) {
-    if (auto parsed = ErrorCodeFromName(std::string_view(code->as_string()))) error.code = *parsed;
+    if (auto parsed = ErrorCodeFromName(std::string_view(code->as_string())))
+      error.code = *parsed;
   }
   return error;
 }
@@ -151,7 +161,11 @@ std::string Encode(std::string_view text, std::string_view keep) {
 
 }  // namespace
 
-std::string UrlEncode(std::string_view text) { return Encode(text, ""); }
-std::string UrlEncodePath(std::string_view text) { return Encode(text, "/:@"); }
+std::string UrlEncode(std::string_view text) {
+  return Encode(text, "");
+}
+std::string UrlEncodePath(std::string_view text) {
+  return Encode(text, "/:@");
+}
 
 }  // namespace runvoy::cli

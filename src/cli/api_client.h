@@ -16,7 +16,7 @@ namespace runvoy::cli {
 // A successful (2xx) answer of the runvoy API.
 struct ApiReply {
   int status = 0;
-  std::string body;  // the JSON body as sent; empty for 204
+  std::string body;        // the JSON body as sent; empty for 204
   std::string request_id;  // X-Request-ID, when the server sent one
 
   // The body parsed as JSON; null for an empty or malformed body.
@@ -52,7 +52,7 @@ struct HttpApiClientOptions {
   std::string base_url;  // ".../api/v1"
   std::string api_key;   // sent as X-API-Key when not empty
   std::chrono::milliseconds timeout{600'000};
-  std::ostream* debug_log = nullptr;  // when set, each request and status is written here
+  std::ostream* debug_log = nullptr;    // when set, each request and status is written here
   std::ostream* verbose_log = nullptr;  // when set, each answer's X-Request-ID is written here
 };
 

@@ -18,9 +18,8 @@ std::string Str(const json::object& object, std::string_view key) {
 
 int64_t Int(const json::object& object, std::string_view key) {
   const json::value* value = object.if_contains(key);
-  return value != nullptr && (value->is_int64() || value->is_uint64())
-             ? value->to_number<int64_t>()
-             : -1;
+  return value != nullptr && (value->is_int64() || value->is_uint64()) ? value->to_number<int64_t>()
+                                                                       : -1;
 }
 
 }  // namespace
@@ -79,7 +78,8 @@ void AuditVerifier::Add(const json::value& value) {
 
 bool AuditVerifier::intact() const {
   for (const auto& [node, chain] : chains_) {
-    if (!chain.problems.empty()) return false;
+    if (!chain.problems.empty())
+      return false;
   }
   return true;
 }

@@ -1,10 +1,9 @@
 #include "cli/cli.h"
 
-#include <unistd.h>
-
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include "cli/commands/commands.h"
 #include "core/time.h"
@@ -44,7 +43,8 @@ int RunCliWith(const std::vector<std::string>& args, CliIo& io) {
   AddHealthCommands(app, action);
   AddAuditCommands(app, action);
   AddCompletionCommand(app, action);
-  CLI::App* server = app.add_subcommand("server", "run the runvoy server; see `runvoy server --help`");
+  CLI::App* server =
+      app.add_subcommand("server", "run the runvoy server; see `runvoy server --help`");
   server->allow_extras();
   server->group("");  // listed in the footer; main.cc runs it before the CLI is reached
 
@@ -85,7 +85,8 @@ int RunCliWith(const std::vector<std::string>& args, CliIo& io) {
 
 int RunCli(int argc, char** argv) {
   std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  for (int i = 1; i < argc; ++i)
+    args.emplace_back(argv[i]);
   CliIo io{std::cout, std::cerr, std::cin, Environment::FromProcess(), {}, {}};
   io.terminal.stdin_tty = isatty(STDIN_FILENO) == 1;
   io.terminal.stdout_tty = isatty(STDOUT_FILENO) == 1;

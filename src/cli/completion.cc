@@ -7,14 +7,16 @@ namespace {
 
 std::string Join(const std::vector<std::string>& words) {
   std::string out;
-  for (const auto& word : words) out += (out.empty() ? "" : " ") + word;
+  for (const auto& word : words)
+    out += (out.empty() ? "" : " ") + word;
   return out;
 }
 
 std::string Escape(std::string_view text, char quote) {
   std::string out;
   for (char c : text) {
-    if (c == quote || c == '\\') out += '\\';
+    if (c == quote || c == '\\')
+      out += '\\';
     out += c;
   }
   return out;
@@ -23,7 +25,8 @@ std::string Escape(std::string_view text, char quote) {
 std::string Bash() {
   std::ostringstream s;
   std::vector<std::string> names;
-  for (const auto& c : CompletionCommands()) names.push_back(c.name);
+  for (const auto& c : CompletionCommands())
+    names.push_back(c.name);
   s << "# runvoy bash completion: source <(runvoy completion bash)\n"
     << "_runvoy() {\n"
     << "  local cur=\"${COMP_WORDS[COMP_CWORD]}\"\n"
@@ -40,10 +43,12 @@ std::string Bash() {
     << "  case \"$cmd\" in\n";
   for (const auto& c : CompletionCommands()) {
     std::vector<std::string> subs;
-    for (const auto& [name, description] : c.subcommands) subs.push_back(name);
+    for (const auto& [name, description] : c.subcommands)
+      subs.push_back(name);
     s << "    " << c.name << ")\n";
     s << "      if [[ $cur == -* ]]; then\n"
-      << "        COMPREPLY=($(compgen -W \"" << Join(c.flags) << " $global_flags\" -- \"$cur\"))\n";
+      << "        COMPREPLY=($(compgen -W \"" << Join(c.flags)
+      << " $global_flags\" -- \"$cur\"))\n";
     if (!subs.empty()) {
       s << "      elif [[ $COMP_CWORD -eq 2 ]]; then\n"
         << "        COMPREPLY=($(compgen -W \"" << Join(subs) << "\" -- \"$cur\"))\n";
@@ -108,17 +113,20 @@ std::string Zsh() {
 std::string Fish() {
   std::ostringstream s;
   std::vector<std::string> names;
-  for (const auto& c : CompletionCommands()) names.push_back(c.name);
+  for (const auto& c : CompletionCommands())
+    names.push_back(c.name);
   s << "# runvoy fish completion: runvoy completion fish | source\n"
     << "complete -c runvoy -f\n";
   for (const auto& flag : GlobalFlagNames()) {
-    if (flag.rfind("--", 0) == 0) s << "complete -c runvoy -l " << flag.substr(2) << "\n";
+    if (flag.rfind("--", 0) == 0)
+      s << "complete -c runvoy -l " << flag.substr(2) << "\n";
   }
   for (const auto& c : CompletionCommands()) {
     s << "complete -c runvoy -n '__fish_use_subcommand' -a " << c.name << " -d '"
       << Escape(c.description, '\'') << "'\n";
     std::vector<std::string> subs;
-    for (const auto& [name, description] : c.subcommands) subs.push_back(name);
+    for (const auto& [name, description] : c.subcommands)
+      subs.push_back(name);
     for (const auto& [name, description] : c.subcommands) {
       s << "complete -c runvoy -n '__fish_seen_subcommand_from " << c.name
         << "; and not __fish_seen_subcommand_from " << Join(subs) << "' -a " << name << " -d '"
@@ -138,59 +146,71 @@ std::string Fish() {
 
 const std::vector<CompletionCommand>& CompletionCommands() {
   static const std::vector<CompletionCommand> kCommands = {
-      {"run", "run a command remotely and stream its output", {},
-       {"--image", "--git-repo", "--git-ref", "--git-path", "--secret", "--env",
-        "--run-timeout", "--detach"}},
+      {"run",
+       "run a command remotely and stream its output",
+       {},
+       {"--image", "--git-repo", "--git-ref", "--git-path", "--secret", "--env", "--run-timeout",
+        "--detach"}},
       {"logs", "show an execution's output", {}, {"--follow", "--raw"}},
       {"status", "show an execution's status", {}, {}},
       {"kill", "stop a running execution", {}, {}},
       {"list", "list executions, newest first", {}, {"--limit", "--status"}},
       {"claim", "claim your API key with an invitation token", {}, {}},
-      {"configure", "set the server URL and API key", {},
-       {"--endpoint", "--api-key", "--web-url"}},
-      {"users", "manage users (admin)",
+      {"configure", "set the server URL and API key", {}, {"--endpoint", "--api-key", "--web-url"}},
+      {"users",
+       "manage users (admin)",
        {{"create", "create a user"}, {"list", "list users"}, {"revoke", "revoke a user's key"}},
        {"--role", "--api-key"}},
-      {"images", "manage the images commands run in",
+      {"images",
+       "manage the images commands run in",
        {{"register", "register an image"},
         {"list", "list images"},
         {"show", "show one image"},
         {"unregister", "remove an image"}},
        {"--default", "--cpu", "--memory", "--runtime-platform", "--task-role-name",
         "--task-execution-role-name"}},
-      {"secrets", "manage secrets",
+      {"secrets",
+       "manage secrets",
        {{"create", "create a secret"},
         {"get", "show a secret with its value"},
         {"list", "list secrets"},
         {"update", "change a secret"},
         {"delete", "delete a secret"}},
        {"--description", "--key-name", "--value"}},
-      {"playbook", "run saved commands from .runvoy/*.yaml",
+      {"playbook",
+       "run saved commands from .runvoy/*.yaml",
        {{"list", "list playbooks"}, {"show", "show a playbook"}, {"run", "run a playbook"}},
        {"--image", "--git-repo", "--git-ref", "--git-path", "--secret", "--env", "--param",
         "--run-timeout", "--detach"}},
-      {"health", "show the server's health (health reconcile: repair)",
-       {{"reconcile", "compare the store with the compute provider"}}, {}},
+      {"health",
+       "show the server's health (health reconcile: repair)",
+       {{"reconcile", "compare the store with the compute provider"}},
+       {}},
       {"trace", "show what one request did (admin)", {}, {}},
       {"audit", "check the audit trail (admin)", {{"verify", "verify every hash chain"}}, {}},
       {"version", "show the client's and the server's version", {}, {}},
-      {"completion", "print a shell completion script",
-       {{"bash", "bash"}, {"zsh", "zsh"}, {"fish", "fish"}}, {}},
+      {"completion",
+       "print a shell completion script",
+       {{"bash", "bash"}, {"zsh", "zsh"}, {"fish", "fish"}},
+       {}},
       {"server", "run the runvoy server; see `runvoy server --help`", {}, {"--config"}},
   };
   return kCommands;
 }
 
 const std::vector<std::string>& GlobalFlagNames() {
-  static const std::vector<std::string> kFlags = {"--timeout", "--verbose", "--debug",
+  static const std::vector<std::string> kFlags = {"--timeout", "--verbose",  "--debug",
                                                   "--output",  "--no-color", "--help"};
   return kFlags;
 }
 
 std::optional<std::string> CompletionScript(std::string_view shell) {
-  if (shell == "bash") return Bash();
-  if (shell == "zsh") return Zsh();
-  if (shell == "fish") return Fish();
+  if (shell == "bash")
+    return Bash();
+  if (shell == "zsh")
+    return Zsh();
+  if (shell == "fish")
+    return Fish();
   return std::nullopt;
 }
 

@@ -17,8 +17,7 @@ std::filesystem::path ConfigFilePath(const Environment& env);
 // Reads the config file. A missing file is an empty config, not an error. kInvalidRequest
 // when the file cannot be read or parsed. Sets `*too_open` (when given) if the file can be
 // read by group or others.
-core::Result<CliConfig> LoadConfigFile(const std::filesystem::path& path,
-                                       bool* too_open = nullptr);
+core::Result<CliConfig> LoadConfigFile(const std::filesystem::path& path, bool* too_open = nullptr);
 
 // Writes the config file atomically: its directory is created (or fixed) as 0700 and the
 // file as 0600. kInternal with the cause when the file system refuses.

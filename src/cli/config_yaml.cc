@@ -6,7 +6,8 @@ namespace runvoy::cli {
 
 core::Result<CliConfig> ParseCliConfigText(std::string_view text) {
   auto parsed = config::ParseCliConfig(std::string(text));
-  if (!parsed) return tl::unexpected(parsed.error());
+  if (!parsed)
+    return tl::unexpected(parsed.error());
   return CliConfig{parsed->api_endpoint, parsed->api_key, parsed->web_url};
 }
 

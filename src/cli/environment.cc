@@ -1,8 +1,8 @@
 #include "cli/environment.h"
 
-#include <unistd.h>
-
 #include <cstring>
+
+#include <unistd.h>
 
 extern char** environ;
 
@@ -12,7 +12,8 @@ Environment Environment::FromProcess() {
   Environment env;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     const char* equals = std::strchr(*entry, '=');
-    if (equals == nullptr) continue;
+    if (equals == nullptr)
+      continue;
     env.vars.emplace(std::string(*entry, static_cast<size_t>(equals - *entry)),
                      std::string(equals + 1));
   }
@@ -21,13 +22,15 @@ Environment Environment::FromProcess() {
 
 std::optional<std::string> Environment::Get(const std::string& name) const {
   const auto it = vars.find(name);
-  if (it == vars.end()) return std::nullopt;
+  if (it == vars.end())
+    return std::nullopt;
   return it->second;
 }
 
 std::optional<std::string> Environment::GetNonEmpty(const std::string& name) const {
   auto value = Get(name);
-  if (!value || value->empty()) return std::nullopt;
+  if (!value || value->empty())
+    return std::nullopt;
   return value;
 }
 

@@ -40,7 +40,8 @@ enum class SessionEnd {
 std::optional<WebSocketTarget> ParseWebSocketUrl(const std::string& url,
                                                  const std::string& last_event_id) {
   auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return std::nullopt;
+  if (!parsed)
+    return std::nullopt;
   WebSocketTarget target;
   const std::string scheme(parsed->scheme());
   if (scheme == "wss" || scheme == "https") {
@@ -49,19 +50,23 @@ std::optional<WebSocketTarget> ParseWebSocketUrl(const std::string& url,
     return std::nullopt;
   }
   target.host = std::string(parsed->host());
-  if (target.host.empty()) return std::nullopt;
+  if (target.host.empty())
+    return std::nullopt;
   if (target.host.front() == '[' && target.host.back() == ']') {
     target.host = target.host.substr(1, target.host.size() - 2);
   }
   target.port = parsed->has_port() ? std::string(parsed->port()) : (target.tls ? "443" : "80");
   target.target = std::string(parsed->encoded_path());
-  if (target.target.empty()) target.target = "/";
+  if (target.target.empty())
+    target.target = "/";
   std::string query = parsed->has_query() ? std::string(parsed->encoded_query()) : "";
   if (!last_event_id.empty()) {
-    if (!query.empty()) query += "&";
+    if (!query.empty())
+      query += "&";
     query += "last_event_id=" + UrlEncode(last_event_id);
   }
-  if (!query.empty()) target.target += "?" + query;
+  if (!query.empty())
+    target.target += "?" + query;
   return target;
 }
 
@@ -93,20 +98,20 @@ class LogFollower::Impl {
     bool use_websocket = !websocket_url.empty();
     int failures = 0;
     while (true) {
-      if (!use_websocket) return Poll();
+      if (!use_websocket)
+        return Poll();
       const SessionEnd end = RunSession(websocket_url);
       switch (end) {
-        case SessionEnd::kFinished:
-          return Finish();
+        case SessionEnd::kFinished: return Finish();
         case SessionEnd::kInterrupted: {
           auto choice = HandleInterrupt();
-          if (!choice) return tl::unexpected(choice.error());
-          if (*choice) return Detached();
+          if (!choice)
+            return tl::unexpected(choice.error());
+          if (*choice)
+            return Detached();
           continue;
         }
-        case SessionEnd::kRefused:
-          use_websocket = false;
-          continue;
+        case SessionEnd::kRefused: use_websocket = false; continue;
         case SessionEnd::kUnreachable:
           if (!ever_connected_) {
             // The WebSocket cannot be opened at all (a proxy without upgrades, a firewall):
@@ -116,15 +121,18 @@ class LogFollower::Impl {
           }
           [[fallthrough]];
         case SessionEnd::kDropped:
-          if (session_received_) failures = 0;
+          if (session_received_)
+            failures = 0;
           if (++failures > options_.max_reconnects) {
             use_websocket = false;
             continue;
           }
           if (!Pause(options_.poll_interval * failures)) {
             auto choice = HandleInterrupt();
-            if (!choice) return tl::unexpected(choice.error());
-            if (*choice) return Detached();
+            if (!choice)
+              return tl::unexpected(choice.error());
+            if (*choice)
+              return Detached();
           }
           continue;
       }
@@ -134,7 +142,8 @@ class LogFollower::Impl {
  private:
   void ArmSignal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
-      if (!ec) interrupted_ = true;
+      if (!ec)
+        interrupted_ = true;
     });
   }
 
@@ -167,11 +176,15 @@ class LogFollower::Impl {
   core::Result<bool> HandleInterrupt() {
     interrupted_ = false;
     InterruptChoice choice = InterruptChoice::kDetach;
-    if (options_.on_interrupt && !kill_sent_) choice = options_.on_interrupt();
-    if (options_.handle_signals) ArmSignal();
-    if (choice == InterruptChoice::kDetach) return true;
+    if (options_.on_interrupt && !kill_sent_)
+      choice = options_.on_interrupt();
+    if (options_.handle_signals)
+      ArmSignal();
+    if (choice == InterruptChoice::kDetach)
+      return true;
     auto reply = api_.Delete("/executions/" + UrlEncode(execution_id_));
-    if (!reply) return tl::unexpected(reply.error());
+    if (!reply)
+      return tl::unexpected(reply.error());
     kill_sent_ = true;
     if (reply->status == 204) {
       err_ << style_.Dim("execution " + execution_id_ + " has already finished") << "\n";
@@ -192,12 +205,15 @@ class LogFollower::Impl {
   void ReadFrame(const std::string& text) {
     boost::system::error_code ec;
     json::value value = json::parse(text, ec);
-    if (ec) return;
+    if (ec)
+      return;
     if (value.is_array()) {
-      for (const LogEvent& event : ParseLogEvents(value)) printer_.Write(event);
+      for (const LogEvent& event : ParseLogEvents(value))
+        printer_.Write(event);
       return;
     }
-    if (!value.is_object()) return;
+    if (!value.is_object())
+      return;
     const json::object& object = value.as_object();
     if (const json::value* type = object.if_contains("type"); type && type->is_string()) {
       if (type->as_string() == "disconnect") {
@@ -213,13 +229,15 @@ class LogFollower::Impl {
       }
       return;
     }
-    if (auto event = ParseLogEvent(value)) printer_.Write(*event);
+    if (auto event = ParseLogEvent(value))
+      printer_.Write(*event);
   }
 
   SessionEnd RunSession(const std::string& url) {
     session_received_ = false;
     auto target = ParseWebSocketUrl(url, printer_.last_event_id());
-    if (!target) return SessionEnd::kRefused;
+    if (!target)
+      return SessionEnd::kRefused;
     if (target->tls) {
       asio::ssl::context tls(asio::ssl::context::tls_client);
       tls.set_default_verify_paths();
@@ -246,18 +264,22 @@ class LogFollower::Impl {
                              endpoints = std::move(r);
                              done = true;
                            });
-    if (!Wait(done, [&] { resolver.cancel(); })) return SessionEnd::kInterrupted;
-    if (ec) return SessionEnd::kUnreachable;
+    if (!Wait(done, [&] { resolver.cancel(); }))
+      return SessionEnd::kInterrupted;
+    if (ec)
+      return SessionEnd::kUnreachable;
 
     socket_layer.expires_after(std::chrono::seconds(30));
     done = false;
-    socket_layer.async_connect(endpoints, [&](const boost::system::error_code& e,
-                                              const tcp::endpoint&) {
-      ec = e;
-      done = true;
-    });
-    if (!Wait(done, cancel)) return SessionEnd::kInterrupted;
-    if (ec) return SessionEnd::kUnreachable;
+    socket_layer.async_connect(endpoints,
+                               [&](const boost::system::error_code& e, const tcp::endpoint&) {
+                                 ec = e;
+                                 done = true;
+                               });
+    if (!Wait(done, cancel))
+      return SessionEnd::kInterrupted;
+    if (ec)
+      return SessionEnd::kUnreachable;
 
     if constexpr (!std::is_same_v<Ws, websocket::stream<beast::tcp_stream>>) {
       if (!SSL_set_tlsext_host_name(ws.next_layer().native_handle(), target.host.c_str())) {
@@ -270,8 +292,10 @@ class LogFollower::Impl {
                                         ec = e;
                                         done = true;
                                       });
-      if (!Wait(done, cancel)) return SessionEnd::kInterrupted;
-      if (ec) return SessionEnd::kUnreachable;
+      if (!Wait(done, cancel))
+        return SessionEnd::kInterrupted;
+      if (ec)
+        return SessionEnd::kUnreachable;
     }
 
     socket_layer.expires_never();
@@ -294,9 +318,12 @@ class LogFollower::Impl {
                          ec = e;
                          done = true;
                        });
-    if (!Wait(done, cancel)) return SessionEnd::kInterrupted;
-    if (ec == websocket::error::upgrade_declined) return SessionEnd::kRefused;
-    if (ec) return SessionEnd::kUnreachable;
+    if (!Wait(done, cancel))
+      return SessionEnd::kInterrupted;
+    if (ec == websocket::error::upgrade_declined)
+      return SessionEnd::kRefused;
+    if (ec)
+      return SessionEnd::kUnreachable;
     ever_connected_ = true;
 
     beast::flat_buffer buffer;
@@ -306,16 +333,17 @@ class LogFollower::Impl {
         ec = e;
         done = true;
       });
-      if (!Wait(done, cancel)) return SessionEnd::kInterrupted;
-      if (ec) return disconnected_ ? SessionEnd::kFinished : SessionEnd::kDropped;
+      if (!Wait(done, cancel))
+        return SessionEnd::kInterrupted;
+      if (ec)
+        return disconnected_ ? SessionEnd::kFinished : SessionEnd::kDropped;
       session_received_ = true;
       ReadFrame(beast::buffers_to_string(buffer.data()));
       buffer.consume(buffer.size());
       if (disconnected_) {
         done = false;
-        ws.async_close(websocket::close_code::normal, [&](const boost::system::error_code&) {
-          done = true;
-        });
+        ws.async_close(websocket::close_code::normal,
+                       [&](const boost::system::error_code&) { done = true; });
         Wait(done, cancel);
         return SessionEnd::kFinished;
       }
@@ -347,24 +375,27 @@ class LogFollower::Impl {
         }
         const json::object& object = body.as_object();
         if (const json::value* events = object.if_contains("events")) {
-          for (const LogEvent& event : ParseLogEvents(*events)) printer_.Write(event);
+          for (const LogEvent& event : ParseLogEvents(*events))
+            printer_.Write(event);
         }
         if (const json::value* s = object.if_contains("status"); s && s->is_string()) {
           status = std::string(s->as_string());
         }
         const json::value* next = object.if_contains("next_after");
         page_more = next != nullptr && next->is_string() && !next->as_string().empty();
-        if (page_more && !EventIdBefore(printer_.last_event_id(),
-                                        std::string(next->as_string()))) {
+        if (page_more && !EventIdBefore(printer_.last_event_id(), std::string(next->as_string()))) {
           printer_.SkipThrough(std::string(next->as_string()));
         }
       }
       const auto parsed = core::ParseStatus(status);
-      if (parsed && core::IsTerminal(*parsed)) return Finish();
+      if (parsed && core::IsTerminal(*parsed))
+        return Finish();
       if (!Pause(options_.poll_interval)) {
         auto choice = HandleInterrupt();
-        if (!choice) return tl::unexpected(choice.error());
-        if (*choice) return Detached();
+        if (!choice)
+          return tl::unexpected(choice.error());
+        if (*choice)
+          return Detached();
       }
     }
   }
@@ -377,7 +408,8 @@ class LogFollower::Impl {
       return outcome;
     }
     auto reply = api_.Get("/executions/" + UrlEncode(execution_id_) + "/status");
-    if (!reply) return tl::unexpected(reply.error());
+    if (!reply)
+      return tl::unexpected(reply.error());
     const json::value body = reply->Json();
     outcome.status = Field(body, "status");
     const json::value* code =
@@ -407,8 +439,8 @@ class LogFollower::Impl {
   std::string execution_id_;
 };
 
-LogFollower::LogFollower(ApiClient& api, LogPrinter& printer, std::ostream& err,
-                         const Style& style, FollowOptions options)
+LogFollower::LogFollower(ApiClient& api, LogPrinter& printer, std::ostream& err, const Style& style,
+                         FollowOptions options)
     : impl_(std::make_unique<Impl>(api, printer, err, style, std::move(options))) {}
 
 LogFollower::~LogFollower() = default;

@@ -55,7 +55,7 @@ class LogPrinter {
 
 // A whole line of output, its pieces rejoined.
 struct LogLine {
-  int number = 0;  // 1-based
+  int number = 0;            // 1-based
   int64_t timestamp_ms = 0;  // of its first piece
   std::string stream;
   std::string message;

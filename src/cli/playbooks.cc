@@ -14,7 +14,8 @@ std::vector<std::filesystem::path> PlaybookDirs(const std::filesystem::path& wor
   std::vector<std::filesystem::path> dirs{working_dir / ".runvoy"};
   const std::filesystem::path home = RunvoyHomeDir(env);
   std::error_code ec;
-  if (!std::filesystem::equivalent(dirs[0], home, ec)) dirs.push_back(home);
+  if (!std::filesystem::equivalent(dirs[0], home, ec))
+    dirs.push_back(home);
   return dirs;
 }
 
@@ -23,25 +24,31 @@ std::vector<PlaybookFile> FindPlaybooks(const std::vector<std::filesystem::path>
   for (const auto& dir : dirs) {
     std::error_code ec;
     std::filesystem::directory_iterator it(dir, ec);
-    if (ec) continue;
+    if (ec)
+      continue;
     for (const auto& entry : it) {
-      if (!entry.is_regular_file(ec)) continue;
+      if (!entry.is_regular_file(ec))
+        continue;
       const std::string extension = entry.path().extension().string();
-      if (extension != ".yaml" && extension != ".yml") continue;
+      if (extension != ".yaml" && extension != ".yml")
+        continue;
       const std::string name = entry.path().stem().string();
-      if (name == "config" || name.empty()) continue;
+      if (name == "config" || name.empty())
+        continue;
       found.emplace(name, entry.path());  // the earlier directory wins
     }
   }
   std::vector<PlaybookFile> files;
-  for (auto& [name, path] : found) files.push_back({name, path});
+  for (auto& [name, path] : found)
+    files.push_back({name, path});
   return files;
 }
 
 core::Result<config::Playbook> LoadPlaybook(const std::vector<std::filesystem::path>& dirs,
                                             const std::string& name) {
   for (const PlaybookFile& file : FindPlaybooks(dirs)) {
-    if (file.name != name) continue;
+    if (file.name != name)
+      continue;
     std::ifstream in(file.path);
     if (!in) {
       return core::Fail(core::ErrorCode::kInvalidRequest, "cannot read " + file.path.string());
@@ -55,8 +62,8 @@ core::Result<config::Playbook> LoadPlaybook(const std::vector<std::filesystem::p
     }
     return playbook;
   }
-  return core::Fail(core::ErrorCode::kNotFound, "no playbook named `" + name +
-                                                    "` in ./.runvoy/ or ~/.runvoy/");
+  return core::Fail(core::ErrorCode::kNotFound,
+                    "no playbook named `" + name + "` in ./.runvoy/ or ~/.runvoy/");
 }
 
 }  // namespace runvoy::cli

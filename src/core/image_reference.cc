@@ -47,8 +47,9 @@ Result<ImageReference> ParseImageReference(std::string_view text) {
   }
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
     const std::string_view first = rest.substr(0, slash);
-    if (first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos ||
-        first == "localhost") {
+    const bool relative = first == "." || first == "..";
+    if (!relative && (first.find('.') != std::string_view::npos ||
+                      first.find(':') != std::string_view::npos || first == "localhost")) {
       ref.registry = std::string(first);
       rest = rest.substr(slash + 1);
       for (char c : ref.registry) {

@@ -1,6 +1,7 @@
 #include "server/log_hub.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "server/log_event_json.h"
@@ -34,6 +35,7 @@ void LogSubscription::Push(const SharedLogEvents& events, std::size_t bytes) {
   if (queued_bytes_ > limits_.max_bytes || queued_events_ > limits_.max_events) {
     // The follower cannot keep up; free the memory now, it resumes with last_event_id.
     overflowed_ = true;
+    fprintf(stderr, "DEBUG overflow %p bytes=%zu events=%zu\n", static_cast<void*>(this), queued_bytes_, queued_events_);
     queue_.clear();
     queued_bytes_ = 0;
     queued_events_ = 0;

@@ -1,6 +1,7 @@
 #include "server/websocket_follower.h"
 
 #include <chrono>
+#include <cstdio>
 #include <exception>
 #include <optional>
 #include <utility>
@@ -157,6 +158,9 @@ class Writer {
         co_return;
       }
       if (delivery.overflowed) {
+        beast::error_code dbg_ec;
+        fprintf(stderr, "DEBUG 1013 on sub %p peer port %d\n", static_cast<void*>(subscription_.get()),
+                static_cast<int>(beast::get_lowest_layer(ws_).socket().remote_endpoint(dbg_ec).port()));
         co_await Close(websocket::close_code::try_again_later);
         co_return;
       }
@@ -372,6 +376,11 @@ asio::awaitable<void> ServeFollower(websocket::stream<NextLayer> ws,
       }
     });
   });
+  {
+    beast::error_code dbg_ec;
+    fprintf(stderr, "DEBUG subscribe %p peer port %d\n", static_cast<void*>(subscription.get()),
+            static_cast<int>(beast::get_lowest_layer(ws).socket().remote_endpoint(dbg_ec).port()));
+  }
   if (!context.registry.Add(subscription)) {
     subscription->GoAway();
   }

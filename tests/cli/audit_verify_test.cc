@@ -67,7 +67,8 @@ TEST(AuditVerify, AnAlteredEntryIsFound) {
   AuditVerifier verifier;
   auto a = Chain("n", 3);
   a[1]["status"] = 403;
-  for (const auto& entry : a) verifier.Add(entry);
+  for (const auto& entry : a)
+    verifier.Add(entry);
   EXPECT_FALSE(verifier.intact());
   ASSERT_EQ(verifier.chains().at("n").problems.size(), 1u);
   EXPECT_NE(verifier.chains().at("n").problems[0].find("seq 2"), std::string::npos);
@@ -85,9 +86,9 @@ TEST(AuditVerify, ARemovedEntryIsFound) {
 TEST(AuditVerify, CommandPagesThroughTheTrailAndFailsOnTampering) {
   testing::CliRun cli;
   auto a = Chain("n", 3);
-  cli.api.Reply("GET", "/audit?limit=1000", 200,
-                json::serialize(json::object{{"entries", json::array{a[0], a[1]}},
-                                             {"next_after", "2"}}));
+  cli.api.Reply(
+      "GET", "/audit?limit=1000", 200,
+      json::serialize(json::object{{"entries", json::array{a[0], a[1]}}, {"next_after", "2"}}));
   cli.api.Reply("GET", "/audit?limit=1000&after=2", 200,
                 json::serialize(json::object{{"entries", json::array{a[2]}}}));
   EXPECT_EQ(cli.Run({"audit", "verify"}), 0) << cli.err.str();

@@ -1,11 +1,10 @@
 #include "cli/cli.h"
 
-#include <sys/stat.h>
-
 #include <fstream>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "cli/commands/commands.h"
 #include "cli/config_store.h"
@@ -34,22 +33,25 @@ TEST_P(UsageErrors, ExitTwoWithAOneLineMessage) {
 INSTANTIATE_TEST_SUITE_P(
     EveryCommand, UsageErrors,
     ::testing::Values(
-        std::vector<std::string>{"frobnicate"}, std::vector<std::string>{"--output", "yaml", "list"},
+        std::vector<std::string>{"frobnicate"},
+        std::vector<std::string>{"--output", "yaml", "list"},
         std::vector<std::string>{"--timeout", "soon", "list"}, std::vector<std::string>{"run"},
         std::vector<std::string>{"run", "-e", "NOEQUALS", "true"},
         std::vector<std::string>{"run", "--run-timeout", "x", "true"},
-        std::vector<std::string>{"run", "--bogus", "true"},
-        std::vector<std::string>{"logs"}, std::vector<std::string>{"status"},
-        std::vector<std::string>{"kill"}, std::vector<std::string>{"list", "--limit", "-1"},
+        std::vector<std::string>{"run", "--bogus", "true"}, std::vector<std::string>{"logs"},
+        std::vector<std::string>{"status"}, std::vector<std::string>{"kill"},
+        std::vector<std::string>{"list", "--limit", "-1"},
         std::vector<std::string>{"list", "--status", "DONE"}, std::vector<std::string>{"claim"},
         std::vector<std::string>{"users"}, std::vector<std::string>{"users", "create", "a@b.c"},
         std::vector<std::string>{"users", "create", "a@b.c", "--role", "king"},
         std::vector<std::string>{"users", "revoke"}, std::vector<std::string>{"images"},
         std::vector<std::string>{"images", "register"},
         std::vector<std::string>{"images", "register", "x", "--cpu", "-5"},
-        std::vector<std::string>{"images", "show"}, std::vector<std::string>{"images", "unregister"},
+        std::vector<std::string>{"images", "show"},
+        std::vector<std::string>{"images", "unregister"},
         std::vector<std::string>{"secrets", "create", "n", "K"},
-        std::vector<std::string>{"secrets", "get"}, std::vector<std::string>{"secrets", "update", "n"},
+        std::vector<std::string>{"secrets", "get"},
+        std::vector<std::string>{"secrets", "update", "n"},
         std::vector<std::string>{"secrets", "delete"}, std::vector<std::string>{"trace"},
         std::vector<std::string>{"completion"}, std::vector<std::string>{"completion", "tcsh"},
         std::vector<std::string>{"playbook"}, std::vector<std::string>{"playbook", "show"},
@@ -190,11 +192,13 @@ TEST(Cli, ListSendsFiltersAndPrintsATable) {
 
 TEST(Cli, UsersCreateSendsTheRequestAndPrintsTheClaimToken) {
   CliRun cli;
-  cli.api.Reply("POST", "/users/create", 201,
-                R"({"user":{"email":"d@x.io","role":"developer","status":"pending"},"claim_token":"ct1"})");
+  cli.api.Reply(
+      "POST", "/users/create", 201,
+      R"({"user":{"email":"d@x.io","role":"developer","status":"pending"},"claim_token":"ct1"})");
   EXPECT_EQ(cli.Run({"users", "create", "d@x.io", "--role", "developer"}), 0) << cli.err.str();
   ASSERT_EQ(cli.api.calls.size(), 1u);
-  EXPECT_EQ(json::parse(cli.api.calls[0].body), json::parse(R"({"email":"d@x.io","role":"developer"})"));
+  EXPECT_EQ(json::parse(cli.api.calls[0].body),
+            json::parse(R"({"email":"d@x.io","role":"developer"})"));
   EXPECT_TRUE(Contains(cli.out.str(), "claim_token: ct1"));
   EXPECT_TRUE(Contains(cli.err.str(), "runvoy claim ct1"));
 }
@@ -206,8 +210,10 @@ TEST(Cli, ImagesAndSecretsUseTheirRoutes) {
   EXPECT_EQ(cli.Run({"images", "register", "ubuntu:22.04", "--default", "--cpu", "512",
                      "--runtime-platform", "Linux/ARM64"}),
             0);
-  EXPECT_EQ(json::parse(cli.api.calls.back().body),
-            json::parse(R"({"image":"ubuntu:22.04","is_default":true,"cpu":512,"runtime_platform":"Linux/ARM64"})"));
+  EXPECT_EQ(
+      json::parse(cli.api.calls.back().body),
+      json::parse(
+          R"({"image":"ubuntu:22.04","is_default":true,"cpu":512,"runtime_platform":"Linux/ARM64"})"));
   EXPECT_EQ(cli.out.str(), "ubuntu:22.04-1a2b3c4d\n");
 
   cli.api.Reply("GET", "/images/docker.io/library/ubuntu:22.04", 200,
@@ -215,8 +221,9 @@ TEST(Cli, ImagesAndSecretsUseTheirRoutes) {
   EXPECT_EQ(cli.Run({"images", "show", "docker.io/library/ubuntu:22.04"}), 0);
   EXPECT_TRUE(Contains(cli.out.str(), "is_default: true"));
 
-  cli.api.Reply("GET", "/images", 200,
-                R"({"images":[{"image_id":"a-1","image":"a","is_default":true,"cpu":256,"memory":512,"runtime_platform":"Linux/X86_64"}]})");
+  cli.api.Reply(
+      "GET", "/images", 200,
+      R"({"images":[{"image_id":"a-1","image":"a","is_default":true,"cpu":256,"memory":512,"runtime_platform":"Linux/X86_64"}]})");
   EXPECT_EQ(cli.Run({"images", "list"}), 0);
   EXPECT_EQ(cli.out.str(),
             "IMAGE ID  IMAGE  DEFAULT  CPU  MEMORY  PLATFORM\n"
@@ -226,8 +233,9 @@ TEST(Cli, ImagesAndSecretsUseTheirRoutes) {
   EXPECT_EQ(cli.Run({"secrets", "update", "db", "--value", "s3cret!"}), 0);
   EXPECT_EQ(json::parse(cli.api.calls.back().body), json::parse(R"({"value":"s3cret!"})"));
 
-  cli.api.Reply("GET", "/secrets", 200,
-                R"({"secrets":[{"name":"db","key_name":"DB_PASSWORD","created_by":"a@b.c","updated_at":"t"}],"total":1})");
+  cli.api.Reply(
+      "GET", "/secrets", 200,
+      R"({"secrets":[{"name":"db","key_name":"DB_PASSWORD","created_by":"a@b.c","updated_at":"t"}],"total":1})");
   EXPECT_EQ(cli.Run({"secrets", "list"}), 0);
   EXPECT_TRUE(Contains(cli.out.str(), "db    DB_PASSWORD  -            a@b.c       t"))
       << cli.out.str();
@@ -248,8 +256,9 @@ TEST(Cli, HealthAndReconcile) {
   cli.api.Reply("GET", "/health", 200, R"({"status":"ok","version":"0.1.0","provider":"local"})");
   EXPECT_EQ(cli.Run({"health"}), 0);
   EXPECT_EQ(cli.out.str(), "status:   ok\nversion:  0.1.0\nprovider: local\n");
-  cli.api.Reply("POST", "/health/reconcile", 200,
-                R"({"status":"ok","report":{"reconciled_count":1,"error_count":0,"issues":[{"resource_type":"execution","resource_id":"e1","severity":"warning","message":"gone","action":"marked FAILED"}]}})");
+  cli.api.Reply(
+      "POST", "/health/reconcile", 200,
+      R"({"status":"ok","report":{"reconciled_count":1,"error_count":0,"issues":[{"resource_type":"execution","resource_id":"e1","severity":"warning","message":"gone","action":"marked FAILED"}]}})");
   EXPECT_EQ(cli.Run({"health", "reconcile"}), 0);
   EXPECT_TRUE(Contains(cli.out.str(), "reconciled_count:  1"));
   EXPECT_TRUE(Contains(cli.out.str(), "warning   execution  e1"));
@@ -281,20 +290,23 @@ TEST(Cli, RunDetachedPrintsTheExecutionId) {
   CliRun cli;
   cli.env.vars["RUNVOY_USER_GREETING"] = "hello";
   cli.api.Reply("POST", "/run", 202, kRunReply);
-  EXPECT_EQ(cli.Run({"run", "-d", "-i", "alpine", "--secret", "db", "-e", "A=1", "-e", "B=2", "echo",
-                     "-n", "$GREETING"}),
+  EXPECT_EQ(cli.Run({"run", "-d", "-i", "alpine", "--secret", "db", "-e", "A=1", "-e", "B=2",
+                     "echo", "-n", "$GREETING"}),
             0)
       << cli.err.str();
   EXPECT_EQ(cli.out.str(), "e1\n");
-  EXPECT_EQ(json::parse(cli.api.calls[0].body),
-            json::parse(R"({"command":"echo -n $GREETING","image":"alpine","env":{"GREETING":"hello","A":"1","B":"2"},"secrets":["db"]})"));
+  EXPECT_EQ(
+      json::parse(cli.api.calls[0].body),
+      json::parse(
+          R"({"command":"echo -n $GREETING","image":"alpine","env":{"GREETING":"hello","A":"1","B":"2"},"secrets":["db"]})"));
 }
 
 TEST(Cli, RunFollowsTheOutputAndExitsWithTheRemoteExitCode) {
   CliRun cli;
   cli.api.Reply("POST", "/run", 202, kRunReply);
-  cli.api.Reply("GET", "/executions/e1/logs", 200,
-                R"({"execution_id":"e1","status":"FAILED","events":[{"event_id":"1","timestamp":1,"message":"### runvoy: request r","stream":"runvoy"},{"event_id":"2","timestamp":2,"message":"hi"}]})");
+  cli.api.Reply(
+      "GET", "/executions/e1/logs", 200,
+      R"({"execution_id":"e1","status":"FAILED","events":[{"event_id":"1","timestamp":1,"message":"### runvoy: request r","stream":"runvoy"},{"event_id":"2","timestamp":2,"message":"hi"}]})");
   cli.api.Reply("GET", "/executions/e1/status", 200, R"({"status":"FAILED","exit_code":42})");
   EXPECT_EQ(cli.Run({"run", "--", "echo", "hi"}), 42) << cli.err.str();
   EXPECT_EQ(cli.out.str(), "hi\n");
@@ -328,10 +340,12 @@ TEST(Cli, RunExits125WhenRunvoyFails) {
 
 TEST(Cli, LogsPrintsRawLinesOffATerminalAndATableOnOne) {
   CliRun cli;
-  cli.api.Reply("GET", "/executions/e1/logs", 200,
-                R"({"execution_id":"e1","status":"SUCCEEDED","events":[{"event_id":"1","timestamp":0,"message":"a","stream":"stdout","partial":true},{"event_id":"2","timestamp":0,"message":"b"},{"event_id":"3","timestamp":0,"message":"warn","stream":"stderr"}],"next_after":"3"})");
-  cli.api.Reply("GET", "/executions/e1/logs?after=3", 200,
-                R"({"execution_id":"e1","status":"SUCCEEDED","events":[{"event_id":"4","timestamp":0,"message":"c"}]})");
+  cli.api.Reply(
+      "GET", "/executions/e1/logs", 200,
+      R"({"execution_id":"e1","status":"SUCCEEDED","events":[{"event_id":"1","timestamp":0,"message":"a","stream":"stdout","partial":true},{"event_id":"2","timestamp":0,"message":"b"},{"event_id":"3","timestamp":0,"message":"warn","stream":"stderr"}],"next_after":"3"})");
+  cli.api.Reply(
+      "GET", "/executions/e1/logs?after=3", 200,
+      R"({"execution_id":"e1","status":"SUCCEEDED","events":[{"event_id":"4","timestamp":0,"message":"c"}]})");
   EXPECT_EQ(cli.Run({"logs", "e1"}), 0);
   EXPECT_EQ(cli.out.str(), "ab\nc\n");
   EXPECT_EQ(cli.err.str(), "warn\n");
@@ -348,8 +362,9 @@ TEST(Cli, LogsPrintsRawLinesOffATerminalAndATableOnOne) {
 
 TEST(Cli, LogsFollowOfAFinishedExecutionExitsWithItsCode) {
   CliRun cli;
-  cli.api.Reply("GET", "/executions/e1/logs", 200,
-                R"({"execution_id":"e1","status":"FAILED","events":[{"event_id":"1","timestamp":0,"message":"x"}]})");
+  cli.api.Reply(
+      "GET", "/executions/e1/logs", 200,
+      R"({"execution_id":"e1","status":"FAILED","events":[{"event_id":"1","timestamp":0,"message":"x"}]})");
   cli.api.Reply("GET", "/executions/e1/logs?after=1", 200,
                 R"({"execution_id":"e1","status":"FAILED","events":[]})");
   cli.api.Reply("GET", "/executions/e1/status", 200, R"({"status":"FAILED","exit_code":3})");

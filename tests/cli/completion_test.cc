@@ -1,11 +1,10 @@
 #include "cli/completion.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace runvoy::cli {
 namespace {
@@ -16,8 +15,8 @@ TEST_P(CompletionScripts, MentionEveryCommandAndSubcommand) {
   auto script = CompletionScript(GetParam());
   ASSERT_TRUE(script.has_value());
   for (const char* command :
-       {"run", "logs", "status", "kill", "list", "claim", "configure", "users", "images",
-        "secrets", "playbook", "health", "trace", "audit", "version", "completion", "server"}) {
+       {"run", "logs", "status", "kill", "list", "claim", "configure", "users", "images", "secrets",
+        "playbook", "health", "trace", "audit", "version", "completion", "server"}) {
     EXPECT_NE(script->find(command), std::string::npos) << command;
   }
   for (const auto& command : CompletionCommands()) {
@@ -30,7 +29,9 @@ TEST_P(CompletionScripts, MentionEveryCommandAndSubcommand) {
 
 INSTANTIATE_TEST_SUITE_P(Shells, CompletionScripts, ::testing::Values("bash", "zsh", "fish"));
 
-TEST(Completion, UnknownShellHasNoScript) { EXPECT_FALSE(CompletionScript("tcsh").has_value()); }
+TEST(Completion, UnknownShellHasNoScript) {
+  EXPECT_FALSE(CompletionScript("tcsh").has_value());
+}
 
 TEST(Completion, BashScriptRegistersTheFunction) {
   EXPECT_NE(CompletionScript("bash")->find("complete -o default -F _runvoy runvoy"),
@@ -51,7 +52,8 @@ std::string BashComplete(const std::vector<std::string>& words) {
   const int fd = mkstemp(path);
   std::string script = *CompletionScript("bash");
   script += "COMP_WORDS=(";
-  for (const auto& word : words) script += " '" + word + "'";
+  for (const auto& word : words)
+    script += " '" + word + "'";
   script += " )\nCOMP_CWORD=" + std::to_string(words.size() - 1) + "\n_runvoy\n";
   script += "echo \"${COMPREPLY[*]}\"\n";
   EXPECT_EQ(write(fd, script.data(), script.size()), static_cast<ssize_t>(script.size()));
@@ -60,16 +62,19 @@ std::string BashComplete(const std::vector<std::string>& words) {
   if (FILE* pipe = popen(("bash " + std::string(path) + " 2>&1").c_str(), "r")) {
     char buffer[4096];
     size_t n;
-    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
+    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+      output.append(buffer, n);
     pclose(pipe);
   }
   unlink(path);
-  while (!output.empty() && output.back() == '\n') output.pop_back();
+  while (!output.empty() && output.back() == '\n')
+    output.pop_back();
   return output;
 }
 
 TEST(Completion, BashCompletesCommandsSubcommandsAndFlags) {
-  if (system("command -v bash >/dev/null 2>&1") != 0) GTEST_SKIP() << "no bash";
+  if (system("command -v bash >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "no bash";
   EXPECT_EQ(BashComplete({"runvoy", "us"}), "users");
   EXPECT_EQ(BashComplete({"runvoy", "images", "re"}), "register");
   EXPECT_EQ(BashComplete({"runvoy", "logs", "--f"}), "--follow");

@@ -1,10 +1,9 @@
 #include "cli/config_store.h"
 
-#include <sys/stat.h>
-
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "test_support.h"
 

@@ -3,7 +3,6 @@
 #include <sstream>
 
 #include <boost/json/object.hpp>
-
 #include <gtest/gtest.h>
 
 #include "cli/api_client.h"
@@ -20,7 +19,8 @@ TestServer::Handler EchoServer(Seen& seen, int status) {
       http::request<http::string_body> request;
       boost::system::error_code ec;
       http::read(socket, buffer, request, ec);
-      if (ec) return;
+      if (ec)
+        return;
       seen.Add(std::string(request.method_string()) + " " + std::string(request.target()) +
                " key=" + std::string(request["X-API-Key"]) + " body=" + request.body());
       http::response<http::string_body> response{static_cast<http::status>(status), 11};
@@ -30,7 +30,8 @@ TestServer::Handler EchoServer(Seen& seen, int status) {
       response.keep_alive(request.keep_alive());
       response.prepare_payload();
       http::write(socket, response);
-      if (!request.keep_alive()) return;
+      if (!request.keep_alive())
+        return;
     }
   };
 }
@@ -57,8 +58,8 @@ TEST(HttpClient, ReusesTheConnectionForConsecutiveRequests) {
   common::HttpClient client;
   const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
   for (int i = 0; i < 3; ++i) {
-    auto response = client.Request("GET", base + "/r" + std::to_string(i), {}, "",
-                                   std::chrono::seconds(5));
+    auto response =
+        client.Request("GET", base + "/r" + std::to_string(i), {}, "", std::chrono::seconds(5));
     ASSERT_TRUE(response.has_value()) << response.error().message;
     EXPECT_EQ(response->status, 200);
   }
@@ -71,12 +72,12 @@ TEST(HttpClient, StreamingHandsTheBodyToTheCallback) {
   TestServer server({EchoServer(seen, 404)});
   common::HttpClient client;
   std::string collected;
-  auto response = client.RequestStreaming(
-      "DELETE", "http://127.0.0.1:" + std::to_string(server.port()) + "/x", {}, "",
-      std::chrono::seconds(5), [&](std::string_view chunk) {
-        collected += chunk;
-        return true;
-      });
+  auto response =
+      client.RequestStreaming("DELETE", "http://127.0.0.1:" + std::to_string(server.port()) + "/x",
+                              {}, "", std::chrono::seconds(5), [&](std::string_view chunk) {
+                                collected += chunk;
+                                return true;
+                              });
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 404);
   EXPECT_EQ(response->body, "");

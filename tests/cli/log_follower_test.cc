@@ -21,9 +21,11 @@ FollowOptions FastOptions() {
 std::string LogsBody(const std::vector<std::string>& events, const std::string& status,
                      const std::string& next_after = "") {
   std::string body = R"({"execution_id":"e1","status":")" + status + R"(","events":[)";
-  for (size_t i = 0; i < events.size(); ++i) body += (i ? "," : "") + events[i];
+  for (size_t i = 0; i < events.size(); ++i)
+    body += (i ? "," : "") + events[i];
   body += "]";
-  if (!next_after.empty()) body += R"(,"next_after":")" + next_after + "\"";
+  if (!next_after.empty())
+    body += R"(,"next_after":")" + next_after + "\"";
   return body + "}";
 }
 
@@ -96,7 +98,8 @@ TEST(LogFollower, WebSocketStreamsEventsAndEndsWithTheDisconnectExitCode) {
     Send(ws, EventJson(2, "par", "stdout", true));
     Send(ws, EventJson(3, "tial"));
     Send(ws, "[" + EventJson(4, "batched") + "," + EventJson(5, "oops", "stderr") + "]");
-    Send(ws, R"({"type":"disconnect","reason":"execution_completed","status":"FAILED","exit_code":7})");
+    Send(ws,
+         R"({"type":"disconnect","reason":"execution_completed","status":"FAILED","exit_code":7})");
     ws.close(websocket::close_code::normal);
   }});
   Follow f;
@@ -113,21 +116,24 @@ TEST(LogFollower, WebSocketStreamsEventsAndEndsWithTheDisconnectExitCode) {
 
 TEST(LogFollower, ReconnectsAfterADropFromTheLastPrintedEvent) {
   Seen targets;
-  TestServer server({[&](tcp::socket& socket) {
-                       auto ws = Accept(socket, targets);
-                       Send(ws, EventJson(1, "one"));
-                       Send(ws, EventJson(2, "two"));
-                       // Dropped without a close frame.
-                       ws.next_layer().close();
-                     },
-                     [&](tcp::socket& socket) {
-                       auto ws = Accept(socket, targets);
-                       // Replays from before the resume point: must not print twice.
-                       Send(ws, EventJson(2, "two"));
-                       Send(ws, EventJson(3, "three"));
-                       Send(ws, R"({"type":"disconnect","reason":"execution_completed","status":"SUCCEEDED","exit_code":0})");
-                       ws.close(websocket::close_code::normal);
-                     }});
+  TestServer server(
+      {[&](tcp::socket& socket) {
+         auto ws = Accept(socket, targets);
+         Send(ws, EventJson(1, "one"));
+         Send(ws, EventJson(2, "two"));
+         // Dropped without a close frame.
+         ws.next_layer().close();
+       },
+       [&](tcp::socket& socket) {
+         auto ws = Accept(socket, targets);
+         // Replays from before the resume point: must not print twice.
+         Send(ws, EventJson(2, "two"));
+         Send(ws, EventJson(3, "three"));
+         Send(
+             ws,
+             R"({"type":"disconnect","reason":"execution_completed","status":"SUCCEEDED","exit_code":0})");
+         ws.close(websocket::close_code::normal);
+       }});
   Follow f;
   const std::string url =
       "ws://127.0.0.1:" + std::to_string(server.port()) + "/api/v1/ws?execution_id=e1&token=t";
@@ -205,7 +211,8 @@ TEST(LogFollower, CtrlCThenKillStopsTheExecutionAndKeepsFollowing) {
   f.api.Reply("GET", "/executions/e1/status", 200, R"({"status":"STOPPED","exit_code":130})");
   bool raised = false;
   f.api.on_send = [&](const RecordedCall&) {
-    if (!raised) std::raise(SIGINT);
+    if (!raised)
+      std::raise(SIGINT);
     raised = true;
   };
   FollowOptions options = FastOptions();

@@ -43,8 +43,8 @@ TEST(Output, AbbreviateCutsByCharactersNotBytes) {
 }
 
 TEST(Output, CellTextShowsJsonValuesPlainly) {
-  const auto value = boost::json::parse(
-      R"({"s":"x","n":3,"b":false,"z":null,"a":["u@x","v@x"],"o":{"k":1}})");
+  const auto value =
+      boost::json::parse(R"({"s":"x","n":3,"b":false,"z":null,"a":["u@x","v@x"],"o":{"k":1}})");
   EXPECT_EQ(Field(value, "s"), "x");
   EXPECT_EQ(Field(value, "n"), "3");
   EXPECT_EQ(Field(value, "b"), "false");

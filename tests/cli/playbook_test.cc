@@ -1,10 +1,9 @@
-#include "cli/playbooks.h"
-
 #include <fstream>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "cli/playbooks.h"
 #include "test_support.h"
 
 namespace runvoy::cli::testing {
@@ -58,8 +57,8 @@ TEST(Playbooks, RunAppliesParamsAndFlagOverrides) {
         "commands:\n  - make {{mode}}\n  - echo done\n");
   InDirectory cwd(cli.home.path());
   cli.api.Reply("POST", "/run", 202, R"({"execution_id":"e9","websocket_url":""})");
-  EXPECT_EQ(cli.Run({"playbook", "run", "test", "--param", "mode=full", "-i", "debian",
-                     "--secret", "token", "-e", "EXTRA=1", "-d"}),
+  EXPECT_EQ(cli.Run({"playbook", "run", "test", "--param", "mode=full", "-i", "debian", "--secret",
+                     "token", "-e", "EXTRA=1", "-d"}),
             0)
       << cli.err.str();
   EXPECT_EQ(cli.out.str(), "e9\n");

@@ -53,9 +53,10 @@ TEST(RunRequest, FlagsBecomeFields) {
   args.run_timeout = "1m30s";
   auto request = BuildRunRequest(args, {});
   ASSERT_TRUE(request.has_value());
-  EXPECT_EQ(json::serialize(*request),
-            R"({"command":"make test","image":"ubuntu:22.04","git_repo":"https://example.com/r.git",)"
-            R"("git_ref":"main","git_path":"sub","secrets":["db","token"],"timeout":90})");
+  EXPECT_EQ(
+      json::serialize(*request),
+      R"({"command":"make test","image":"ubuntu:22.04","git_repo":"https://example.com/r.git",)"
+      R"("git_ref":"main","git_path":"sub","secrets":["db","token"],"timeout":90})");
 }
 
 TEST(RunRequest, BadFlagsAreRefusedWithAMessage) {

@@ -32,7 +32,8 @@ class TestServer {
   using Handler = std::function<void(tcp::socket&)>;
 
   explicit TestServer(std::vector<Handler> handlers)
-      : handlers_(std::move(handlers)), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+      : handlers_(std::move(handlers)),
+        acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     port_ = acceptor_.local_endpoint().port();
     thread_ = std::thread([this] { Serve(); });
   }
@@ -59,7 +60,8 @@ class TestServer {
       tcp::socket socket(ioc_);
       boost::system::error_code ec;
       acceptor_.accept(socket, ec);
-      if (ec || stopping_) return;
+      if (ec || stopping_)
+        return;
       ++connections_;
       try {
         handlers_[std::min(index, handlers_.size() - 1)](socket);
@@ -104,7 +106,8 @@ inline std::string EventJson(int seq, const std::string& message,
   std::string json = std::string(R"({"event_id":")") + id + R"(","timestamp":)" +
                      std::to_string(1700000000000LL + seq) + R"(,"message":")" + message +
                      R"(","stream":")" + stream + "\"";
-  if (partial) json += R"(,"partial":true)";
+  if (partial)
+    json += R"(,"partial":true)";
   return json + "}";
 }
 

@@ -2,9 +2,6 @@
 
 // Test helpers for the CLI: a scripted ApiClient, a temporary HOME and a CLI runner.
 
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -12,6 +9,9 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "cli/api_client.h"
 #include "cli/cli.h"
@@ -44,8 +44,10 @@ class FakeApi final : public ApiClient {
       return core::Fail(core::ErrorCode::kNotFound, "not scripted: " + path);
     }
     auto answer = it->second.front();
-    if (it->second.size() > 1) it->second.pop_front();
-    if (on_send) on_send(calls.back());
+    if (it->second.size() > 1)
+      it->second.pop_front();
+    if (on_send)
+      on_send(calls.back());
     return answer;
   }
 

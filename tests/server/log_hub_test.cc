@@ -307,6 +307,7 @@ class WsClient {
   }
 
   const beast::error_code& handshake_error() const { return handshake_error_; }
+  int local_port() { beast::error_code ec; return ws_.next_layer().local_endpoint(ec).port(); }
   const websocket::response_type& response() const { return response_; }
 
   // The next frame, or nullopt once the connection ended.
@@ -544,6 +545,7 @@ TEST_F(LiveLogsTest, SlowFollowerIsClosedWith1013WhileFastFollowerGetsEverything
   WsClient slow(port_, Target("execution_id=exec-a&token=token-a"), 4096);
   ASSERT_FALSE(slow.handshake_error());
   std::atomic<int64_t> fast_last{0};
+  std::atomic<int> fast_close{-1};
   Transcript fast_transcript;
   std::jthread fast_reader([&] {
     WsClient fast(port_, Target("execution_id=exec-a&token=token-a"));
@@ -555,14 +557,19 @@ TEST_F(LiveLogsTest, SlowFollowerIsClosedWith1013WhileFastFollowerGetsEverything
         fast_last = fast_transcript.sequences.back();
       }
     }
+    fast_close = fast_transcript.close_code;
+    fprintf(stderr, "DEBUG fast client local port %d\n", fast.local_port());
   });
   ASSERT_TRUE(WaitForFollowers("exec-a", 2));
+  fprintf(stderr, "DEBUG slow client local port %d\n", slow.local_port());
 
   // 12 MB of output, paced by the fast follower only: the slow one stops reading.
   constexpr int64_t kTotal = 6000;
   for (int64_t first = 1; first <= kTotal; first += 10) {
     logs_.Publish(*hub_, "exec-a", Events(first, first + 9, 2000));
-    ASSERT_TRUE(WaitFor([&] { return fast_last >= first + 9 - 40; }));
+    ASSERT_TRUE(WaitFor([&] { return fast_last >= first + 9 - 40; }))
+        << "fast follower at " << fast_last << " of " << first + 9 << ", close code "
+        << fast_close;
   }
   logs_.Finish(*hub_, "exec-a", core::ExecutionStatus::kSucceeded, 0);
   fast_reader.join();

@@ -26,12 +26,20 @@ BIN=$(readlink -f "$BIN")
 TMP=$(mktemp -d /tmp/runvoy-web-tests.XXXXXX)
 PID=
 cleanup() {
+  local rc=$?
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
     kill -TERM "$PID"
     wait "$PID" || true
+  elif [ -n "$PID" ]; then
+    echo "run.sh: the server (pid $PID) died during the tests; the end of its log:" >&2
+    tail -n 20 "$TMP/server.log" >&2 || true
   fi
   exec 3<&- 2>/dev/null || true
-  rm -rf "$TMP"
+  if [ "$rc" -eq 0 ]; then
+    rm -rf "$TMP"
+  else
+    echo "run.sh: kept $TMP (server.log, data/) for inspection" >&2
+  fi
 }
 trap cleanup EXIT
 

@@ -12,10 +12,9 @@ namespace {
 
 void PrintImage(Context& context, const json::value& image) {
   std::vector<std::pair<std::string, std::string>> fields;
-  for (const char* key :
-       {"image_id", "image", "is_default", "cpu", "memory", "runtime_platform", "image_registry",
-        "image_name", "image_tag", "task_role_name", "task_execution_role_name", "created_by",
-        "owned_by", "created_at"}) {
+  for (const char* key : {"image_id", "image", "is_default", "cpu", "memory", "runtime_platform",
+                          "image_registry", "image_name", "image_tag", "task_role_name",
+                          "task_execution_role_name", "created_by", "owned_by", "created_at"}) {
     if (image.is_object() && image.as_object().contains(key)) {
       fields.emplace_back(key, Field(image, key));
     }
@@ -40,8 +39,7 @@ void AddImageCommands(CLI::App& app, Action& action) {
   };
   auto reg = std::make_shared<RegisterArgs>();
   CLI::App* register_cmd = images->add_subcommand("register", "register an image");
-  register_cmd->add_option("image", reg->image, "image reference, e.g. ubuntu:22.04")
-      ->required();
+  register_cmd->add_option("image", reg->image, "image reference, e.g. ubuntu:22.04")->required();
   register_cmd->add_flag("--default", reg->is_default, "make it the default image");
   register_cmd->add_option("--cpu", reg->cpu, "CPU units (default 256)")
       ->check(CLI::PositiveNumber);
@@ -56,16 +54,22 @@ void AddImageCommands(CLI::App& app, Action& action) {
     action = [args = *reg](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         json::object body{{"image", args.image}};
-        if (args.is_default) body["is_default"] = true;
-        if (args.cpu > 0) body["cpu"] = args.cpu;
-        if (args.memory > 0) body["memory"] = args.memory;
-        if (!args.runtime_platform.empty()) body["runtime_platform"] = args.runtime_platform;
-        if (!args.task_role_name.empty()) body["task_role_name"] = args.task_role_name;
+        if (args.is_default)
+          body["is_default"] = true;
+        if (args.cpu > 0)
+          body["cpu"] = args.cpu;
+        if (args.memory > 0)
+          body["memory"] = args.memory;
+        if (!args.runtime_platform.empty())
+          body["runtime_platform"] = args.runtime_platform;
+        if (!args.task_role_name.empty())
+          body["task_role_name"] = args.task_role_name;
         if (!args.task_execution_role_name.empty()) {
           body["task_execution_role_name"] = args.task_execution_role_name;
         }
         auto reply = api.Post("/images/register", body);
-        if (!reply) return context.Fail(reply.error());
+        if (!reply)
+          return context.Fail(reply.error());
         return context.Print(*reply, [&](const json::value& value) {
           PrintSuccess(context.err(), context.style(), Field(value, "message"));
           context.out() << Field(value, "image_id") << "\n";
@@ -79,19 +83,20 @@ void AddImageCommands(CLI::App& app, Action& action) {
     action = [](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Get("/images");
-        if (!reply) return context.Fail(reply.error());
+        if (!reply)
+          return context.Fail(reply.error());
         return context.Print(*reply, [&](const json::value& value) {
           std::vector<std::vector<std::string>> rows;
           const json::value* list_json =
               value.is_object() ? value.as_object().if_contains("images") : nullptr;
           if (list_json != nullptr && list_json->is_array()) {
             for (const json::value& image : list_json->as_array()) {
-              const bool is_default = image.is_object() && image.as_object().contains("is_default") &&
-                                      image.at("is_default").is_bool() &&
-                                      image.at("is_default").as_bool();
+              const bool is_default =
+                  image.is_object() && image.as_object().contains("is_default") &&
+                  image.at("is_default").is_bool() && image.at("is_default").as_bool();
               rows.push_back({Field(image, "image_id"), Field(image, "image"),
-                              is_default ? "yes" : "", Field(image, "cpu"),
-                              Field(image, "memory"), Field(image, "runtime_platform")});
+                              is_default ? "yes" : "", Field(image, "cpu"), Field(image, "memory"),
+                              Field(image, "runtime_platform")});
             }
           }
           PrintTable(context.out(), context.style(),
@@ -108,7 +113,8 @@ void AddImageCommands(CLI::App& app, Action& action) {
     action = [ref = *show_ref](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Get("/images/" + UrlEncodePath(ref));
-        if (!reply) return context.Fail(reply.error());
+        if (!reply)
+          return context.Fail(reply.error());
         return context.Print(*reply, [&](const json::value& value) { PrintImage(context, value); });
       });
     };
@@ -116,13 +122,13 @@ void AddImageCommands(CLI::App& app, Action& action) {
 
   auto unregister_id = std::make_shared<std::string>();
   CLI::App* unregister = images->add_subcommand("unregister", "remove a registered image");
-  unregister->add_option("image_id", *unregister_id, "the image ID (not a reference)")
-      ->required();
+  unregister->add_option("image_id", *unregister_id, "the image ID (not a reference)")->required();
   unregister->callback([&action, unregister_id] {
     action = [id = *unregister_id](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Delete("/images/" + UrlEncodePath(id));
-        if (!reply) return context.Fail(reply.error());
+        if (!reply)
+          return context.Fail(reply.error());
         return context.Print(*reply, [&](const json::value& value) {
           PrintSuccess(context.err(), context.style(), Field(value, "message"));
         });

@@ -20,7 +20,8 @@ std::vector<std::filesystem::path> Dirs(Context& context) {
 
 std::string JoinCommands(const std::vector<std::string>& commands) {
   std::string joined;
-  for (const auto& command : commands) joined += (joined.empty() ? "" : " && ") + command;
+  for (const auto& command : commands)
+    joined += (joined.empty() ? "" : " && ") + command;
   return joined;
 }
 
@@ -43,13 +44,18 @@ core::Result<json::object> PlaybookRequest(const config::Playbook& source,
     overrides[param.substr(0, equals)] = param.substr(equals + 1);
   }
   auto playbook = config::ApplyParams(source, overrides);
-  if (!playbook) return tl::unexpected(playbook.error());
+  if (!playbook)
+    return tl::unexpected(playbook.error());
   RunArgs run = args.overrides;
   run.command_words = {JoinCommands(playbook->commands)};
-  if (run.image.empty()) run.image = playbook->image;
-  if (run.git_repo.empty()) run.git_repo = playbook->git_repo;
-  if (run.git_ref.empty()) run.git_ref = playbook->git_ref;
-  if (run.git_path.empty()) run.git_path = playbook->git_path;
+  if (run.image.empty())
+    run.image = playbook->image;
+  if (run.git_repo.empty())
+    run.git_repo = playbook->git_repo;
+  if (run.git_ref.empty())
+    run.git_ref = playbook->git_ref;
+  if (run.git_path.empty())
+    run.git_path = playbook->git_path;
   std::vector<std::string> secrets = playbook->secrets;
   for (const auto& secret : args.overrides.secrets) {
     if (std::find(secrets.begin(), secrets.end(), secret) == secrets.end()) {
@@ -58,7 +64,8 @@ core::Result<json::object> PlaybookRequest(const config::Playbook& source,
   }
   run.secrets = secrets;
   std::vector<std::string> env_pairs;
-  for (const auto& [name, value] : playbook->env) env_pairs.push_back(name + "=" + value);
+  for (const auto& [name, value] : playbook->env)
+    env_pairs.push_back(name + "=" + value);
   // Flags come last, so they win over the file.
   env_pairs.insert(env_pairs.end(), args.overrides.env.begin(), args.overrides.env.end());
   run.env = env_pairs;
@@ -100,11 +107,13 @@ void AddPlaybookCommands(CLI::App& app, Action& action) {
   show->callback([&action, show_name] {
     action = [name = *show_name](Context& context) {
       auto parsed = LoadPlaybook(Dirs(context), name);
-      if (!parsed) return context.FailLocal(parsed.error());
+      if (!parsed)
+        return context.FailLocal(parsed.error());
       const config::Playbook& p = *parsed;
       std::vector<std::pair<std::string, std::string>> fields{{"name", p.name}};
       auto add = [&](const char* key, const std::string& value) {
-        if (!value.empty()) fields.emplace_back(key, value);
+        if (!value.empty())
+          fields.emplace_back(key, value);
       };
       add("description", p.description);
       add("image", p.image);
@@ -112,15 +121,20 @@ void AddPlaybookCommands(CLI::App& app, Action& action) {
       add("git_ref", p.git_ref);
       add("git_path", p.git_path);
       std::string secrets;
-      for (const auto& s : p.secrets) secrets += (secrets.empty() ? "" : ", ") + s;
+      for (const auto& s : p.secrets)
+        secrets += (secrets.empty() ? "" : ", ") + s;
       add("secrets", secrets);
-      for (const auto& [k, v] : p.env) fields.emplace_back("env " + k, v);
-      for (const auto& [k, v] : p.params) fields.emplace_back("param " + k, v);
-      for (const auto& k : p.required_params) fields.emplace_back("param " + k, "(required)");
+      for (const auto& [k, v] : p.env)
+        fields.emplace_back("env " + k, v);
+      for (const auto& [k, v] : p.params)
+        fields.emplace_back("param " + k, v);
+      for (const auto& k : p.required_params)
+        fields.emplace_back("param " + k, "(required)");
       fields.emplace_back("command", JoinCommands(p.commands));
       if (context.json()) {
         json::object out;
-        for (const auto& [k, v] : fields) out[k] = v;
+        for (const auto& [k, v] : fields)
+          out[k] = v;
         context.out() << json::serialize(out) << "\n";
         return kExitOk;
       }
@@ -149,11 +163,12 @@ void AddPlaybookCommands(CLI::App& app, Action& action) {
       auto parsed = LoadPlaybook(Dirs(context), a.name);
       if (!parsed) {
         return context.FailLocal(parsed.error(), parsed.error().code == core::ErrorCode::kNotFound
-                                                ? kExitUsage
-                                                : kExitRunvoyFailed);
+                                                     ? kExitUsage
+                                                     : kExitRunvoyFailed);
       }
       auto request = PlaybookRequest(*parsed, a, context.env());
-      if (!request) return context.UsageError(request.error().message);
+      if (!request)
+        return context.UsageError(request.error().message);
       return StartAndFollow(context, *request, a.overrides.detach);
     };
   });
