@@ -40,13 +40,16 @@ class HttpApiClient final : public ApiClient {
   core::Result<ApiReply> Send(std::string_view method, const std::string& path,
                               const std::string& body) override {
     std::map<std::string, std::string> headers{{"Accept", "application/json"}};
-    if (!options_.api_key.empty())
+    if (!options_.api_key.empty()) {
       headers["X-API-Key"] = options_.api_key;
-    if (!body.empty())
+    }
+    if (!body.empty()) {
       headers["Content-Type"] = "application/json";
+    }
     const std::string url = options_.base_url + path;
-    if (options_.debug_log != nullptr)
+    if (options_.debug_log != nullptr) {
       *options_.debug_log << "→ " << method << " " << url << "\n";
+    }
     auto response = http_.Request(method, url, headers, body, options_.timeout);
     if (!response) {
       return core::Fail(
@@ -83,12 +86,14 @@ class HttpApiClient final : public ApiClient {
 }  // namespace
 
 json::value ApiReply::Json() const {
-  if (body.empty())
+  if (body.empty()) {
     return nullptr;
+  }
   boost::system::error_code ec;
   json::value value = json::parse(body, ec);
-  if (ec)
+  if (ec) {
     return nullptr;
+  }
   return value;
 }
 
@@ -112,8 +117,9 @@ std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
       ErrorCode::kServiceUnavailable,
   };
   for (ErrorCode code : kAll) {
-    if (name == core::ErrorCodeName(code))
+    if (name == core::ErrorCodeName(code)) {
       return code;
+    }
   }
   return std::nullopt;
 }
@@ -122,8 +128,9 @@ core::Error ErrorFromResponse(long status, std::string_view body) {
   core::Error error{CodeFromStatus(status), "HTTP " + std::to_string(status), {}};
   boost::system::error_code ec;
   json::value value = json::parse(body, ec);
-  if (ec || !value.is_object())
+  if (ec || !value.is_object()) {
     return error;
+  }
   const json::object& object = value.as_object();
   if (const json::value* message = object.if_contains("error"); message && message->is_string()) {
     error.message = std::string(message->as_string());
@@ -132,8 +139,9 @@ core::Error ErrorFromResponse(long status, std::string_view body) {
     error.details = std::string(details->as_string());
   }
   if (const json::value* code = object.if_contains("code"); code && code->is_string()) {
-    if (auto parsed = ErrorCodeFromName(std::string_view(code->as_string())))
+    if (auto parsed = ErrorCodeFromName(std::string_view(code->as_string()))) {
       error.code = *parsed;
+    }
   }
   return error;
 }

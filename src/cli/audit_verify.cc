@@ -78,8 +78,9 @@ void AuditVerifier::Add(const json::value& value) {
 
 bool AuditVerifier::intact() const {
   for (const auto& [node, chain] : chains_) {
-    if (!chain.problems.empty())
+    if (!chain.problems.empty()) {
       return false;
+    }
   }
   return true;
 }

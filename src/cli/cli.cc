@@ -85,8 +85,9 @@ int RunCliWith(const std::vector<std::string>& args, CliIo& io) {
 
 int RunCli(int argc, char** argv) {
   std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i)
+  for (int i = 1; i < argc; ++i) {
     args.emplace_back(argv[i]);
+  }
   CliIo io{std::cout, std::cerr, std::cin, Environment::FromProcess(), {}, {}};
   io.terminal.stdin_tty = isatty(STDIN_FILENO) == 1;
   io.terminal.stdout_tty = isatty(STDOUT_FILENO) == 1;

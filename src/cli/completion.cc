@@ -7,16 +7,18 @@ namespace {
 
 std::string Join(const std::vector<std::string>& words) {
   std::string out;
-  for (const auto& word : words)
+  for (const auto& word : words) {
     out += (out.empty() ? "" : " ") + word;
+  }
   return out;
 }
 
 std::string Escape(std::string_view text, char quote) {
   std::string out;
   for (char c : text) {
-    if (c == quote || c == '\\')
+    if (c == quote || c == '\\') {
       out += '\\';
+    }
     out += c;
   }
   return out;
@@ -25,8 +27,9 @@ std::string Escape(std::string_view text, char quote) {
 std::string Bash() {
   std::ostringstream s;
   std::vector<std::string> names;
-  for (const auto& c : CompletionCommands())
+  for (const auto& c : CompletionCommands()) {
     names.push_back(c.name);
+  }
   s << "# runvoy bash completion: source <(runvoy completion bash)\n"
     << "_runvoy() {\n"
     << "  local cur=\"${COMP_WORDS[COMP_CWORD]}\"\n"
@@ -43,8 +46,9 @@ std::string Bash() {
     << "  case \"$cmd\" in\n";
   for (const auto& c : CompletionCommands()) {
     std::vector<std::string> subs;
-    for (const auto& [name, description] : c.subcommands)
+    for (const auto& [name, description] : c.subcommands) {
       subs.push_back(name);
+    }
     s << "    " << c.name << ")\n";
     s << "      if [[ $cur == -* ]]; then\n"
       << "        COMPREPLY=($(compgen -W \"" << Join(c.flags)
@@ -113,20 +117,23 @@ std::string Zsh() {
 std::string Fish() {
   std::ostringstream s;
   std::vector<std::string> names;
-  for (const auto& c : CompletionCommands())
+  for (const auto& c : CompletionCommands()) {
     names.push_back(c.name);
+  }
   s << "# runvoy fish completion: runvoy completion fish | source\n"
     << "complete -c runvoy -f\n";
   for (const auto& flag : GlobalFlagNames()) {
-    if (flag.rfind("--", 0) == 0)
+    if (flag.rfind("--", 0) == 0) {
       s << "complete -c runvoy -l " << flag.substr(2) << "\n";
+    }
   }
   for (const auto& c : CompletionCommands()) {
     s << "complete -c runvoy -n '__fish_use_subcommand' -a " << c.name << " -d '"
       << Escape(c.description, '\'') << "'\n";
     std::vector<std::string> subs;
-    for (const auto& [name, description] : c.subcommands)
+    for (const auto& [name, description] : c.subcommands) {
       subs.push_back(name);
+    }
     for (const auto& [name, description] : c.subcommands) {
       s << "complete -c runvoy -n '__fish_seen_subcommand_from " << c.name
         << "; and not __fish_seen_subcommand_from " << Join(subs) << "' -a " << name << " -d '"
@@ -205,12 +212,15 @@ const std::vector<std::string>& GlobalFlagNames() {
 }
 
 std::optional<std::string> CompletionScript(std::string_view shell) {
-  if (shell == "bash")
+  if (shell == "bash") {
     return Bash();
-  if (shell == "zsh")
+  }
+  if (shell == "zsh") {
     return Zsh();
-  if (shell == "fish")
+  }
+  if (shell == "fish") {
     return Fish();
+  }
   return std::nullopt;
 }
 

@@ -6,8 +6,9 @@ namespace runvoy::cli {
 
 core::Result<CliConfig> ParseCliConfigText(std::string_view text) {
   auto parsed = config::ParseCliConfig(std::string(text));
-  if (!parsed)
+  if (!parsed) {
     return tl::unexpected(parsed.error());
+  }
   return CliConfig{parsed->api_endpoint, parsed->api_key, parsed->web_url};
 }
 

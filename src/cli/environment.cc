@@ -12,8 +12,9 @@ Environment Environment::FromProcess() {
   Environment env;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     const char* equals = std::strchr(*entry, '=');
-    if (equals == nullptr)
+    if (equals == nullptr) {
       continue;
+    }
     env.vars.emplace(std::string(*entry, static_cast<size_t>(equals - *entry)),
                      std::string(equals + 1));
   }
@@ -22,15 +23,17 @@ Environment Environment::FromProcess() {
 
 std::optional<std::string> Environment::Get(const std::string& name) const {
   const auto it = vars.find(name);
-  if (it == vars.end())
+  if (it == vars.end()) {
     return std::nullopt;
+  }
   return it->second;
 }
 
 std::optional<std::string> Environment::GetNonEmpty(const std::string& name) const {
   auto value = Get(name);
-  if (!value || value->empty())
+  if (!value || value->empty()) {
     return std::nullopt;
+  }
   return value;
 }
 

@@ -40,8 +40,9 @@ enum class SessionEnd {
 std::optional<WebSocketTarget> ParseWebSocketUrl(const std::string& url,
                                                  const std::string& last_event_id) {
   auto parsed = boost::urls::parse_uri(url);
-  if (!parsed)
+  if (!parsed) {
     return std::nullopt;
+  }
   WebSocketTarget target;
   const std::string scheme(parsed->scheme());
   if (scheme == "wss" || scheme == "https") {
@@ -50,23 +51,27 @@ std::optional<WebSocketTarget> ParseWebSocketUrl(const std::string& url,
     return std::nullopt;
   }
   target.host = std::string(parsed->host());
-  if (target.host.empty())
+  if (target.host.empty()) {
     return std::nullopt;
+  }
   if (target.host.front() == '[' && target.host.back() == ']') {
     target.host = target.host.substr(1, target.host.size() - 2);
   }
   target.port = parsed->has_port() ? std::string(parsed->port()) : (target.tls ? "443" : "80");
   target.target = std::string(parsed->encoded_path());
-  if (target.target.empty())
+  if (target.target.empty()) {
     target.target = "/";
+  }
   std::string query = parsed->has_query() ? std::string(parsed->encoded_query()) : "";
   if (!last_event_id.empty()) {
-    if (!query.empty())
+    if (!query.empty()) {
       query += "&";
+    }
     query += "last_event_id=" + UrlEncode(last_event_id);
   }
-  if (!query.empty())
+  if (!query.empty()) {
     target.target += "?" + query;
+  }
   return target;
 }
 
@@ -86,6 +91,11 @@ class LogFollower::Impl {
     }
   }
 
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  Impl(Impl&&) = delete;
+  Impl& operator=(Impl&&) = delete;
+
   ~Impl() {
     boost::system::error_code ignored;
     signals_.cancel(ignored);
@@ -98,17 +108,20 @@ class LogFollower::Impl {
     bool use_websocket = !websocket_url.empty();
     int failures = 0;
     while (true) {
-      if (!use_websocket)
+      if (!use_websocket) {
         return Poll();
+      }
       const SessionEnd end = RunSession(websocket_url);
       switch (end) {
         case SessionEnd::kFinished: return Finish();
         case SessionEnd::kInterrupted: {
           auto choice = HandleInterrupt();
-          if (!choice)
+          if (!choice) {
             return tl::unexpected(choice.error());
-          if (*choice)
+          }
+          if (*choice) {
             return Detached();
+          }
           continue;
         }
         case SessionEnd::kRefused: use_websocket = false; continue;
@@ -121,18 +134,21 @@ class LogFollower::Impl {
           }
           [[fallthrough]];
         case SessionEnd::kDropped:
-          if (session_received_)
+          if (session_received_) {
             failures = 0;
+          }
           if (++failures > options_.max_reconnects) {
             use_websocket = false;
             continue;
           }
           if (!Pause(options_.poll_interval * failures)) {
             auto choice = HandleInterrupt();
-            if (!choice)
+            if (!choice) {
               return tl::unexpected(choice.error());
-            if (*choice)
+            }
+            if (*choice) {
               return Detached();
+            }
           }
           continue;
       }
@@ -142,8 +158,9 @@ class LogFollower::Impl {
  private:
   void ArmSignal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
-      if (!ec)
+      if (!ec) {
         interrupted_ = true;
+      }
     });
   }
 
@@ -176,15 +193,19 @@ class LogFollower::Impl {
   core::Result<bool> HandleInterrupt() {
     interrupted_ = false;
     InterruptChoice choice = InterruptChoice::kDetach;
-    if (options_.on_interrupt && !kill_sent_)
+    if (options_.on_interrupt && !kill_sent_) {
       choice = options_.on_interrupt();
-    if (options_.handle_signals)
+    }
+    if (options_.handle_signals) {
       ArmSignal();
-    if (choice == InterruptChoice::kDetach)
+    }
+    if (choice == InterruptChoice::kDetach) {
       return true;
+    }
     auto reply = api_.Delete("/executions/" + UrlEncode(execution_id_));
-    if (!reply)
+    if (!reply) {
       return tl::unexpected(reply.error());
+    }
     kill_sent_ = true;
     if (reply->status == 204) {
       err_ << style_.Dim("execution " + execution_id_ + " has already finished") << "\n";
@@ -205,15 +226,18 @@ class LogFollower::Impl {
   void ReadFrame(const std::string& text) {
     boost::system::error_code ec;
     json::value value = json::parse(text, ec);
-    if (ec)
-      return;
-    if (value.is_array()) {
-      for (const LogEvent& event : ParseLogEvents(value))
-        printer_.Write(event);
+    if (ec) {
       return;
     }
-    if (!value.is_object())
+    if (value.is_array()) {
+      for (const LogEvent& event : ParseLogEvents(value)) {
+        printer_.Write(event);
+      }
       return;
+    }
+    if (!value.is_object()) {
+      return;
+    }
     const json::object& object = value.as_object();
     if (const json::value* type = object.if_contains("type"); type && type->is_string()) {
       if (type->as_string() == "disconnect") {
@@ -229,15 +253,17 @@ class LogFollower::Impl {
       }
       return;
     }
-    if (auto event = ParseLogEvent(value))
+    if (auto event = ParseLogEvent(value)) {
       printer_.Write(*event);
+    }
   }
 
   SessionEnd RunSession(const std::string& url) {
     session_received_ = false;
     auto target = ParseWebSocketUrl(url, printer_.last_event_id());
-    if (!target)
+    if (!target) {
       return SessionEnd::kRefused;
+    }
     if (target->tls) {
       asio::ssl::context tls(asio::ssl::context::tls_client);
       tls.set_default_verify_paths();
@@ -264,10 +290,12 @@ class LogFollower::Impl {
                              endpoints = std::move(r);
                              done = true;
                            });
-    if (!Wait(done, [&] { resolver.cancel(); }))
+    if (!Wait(done, [&] { resolver.cancel(); })) {
       return SessionEnd::kInterrupted;
-    if (ec)
+    }
+    if (ec) {
       return SessionEnd::kUnreachable;
+    }
 
     socket_layer.expires_after(std::chrono::seconds(30));
     done = false;
@@ -276,10 +304,12 @@ class LogFollower::Impl {
                                  ec = e;
                                  done = true;
                                });
-    if (!Wait(done, cancel))
+    if (!Wait(done, cancel)) {
       return SessionEnd::kInterrupted;
-    if (ec)
+    }
+    if (ec) {
       return SessionEnd::kUnreachable;
+    }
 
     if constexpr (!std::is_same_v<Ws, websocket::stream<beast::tcp_stream>>) {
       if (!SSL_set_tlsext_host_name(ws.next_layer().native_handle(), target.host.c_str())) {
@@ -292,10 +322,12 @@ class LogFollower::Impl {
                                         ec = e;
                                         done = true;
                                       });
-      if (!Wait(done, cancel))
+      if (!Wait(done, cancel)) {
         return SessionEnd::kInterrupted;
-      if (ec)
+      }
+      if (ec) {
         return SessionEnd::kUnreachable;
+      }
     }
 
     socket_layer.expires_never();
@@ -318,12 +350,15 @@ class LogFollower::Impl {
                          ec = e;
                          done = true;
                        });
-    if (!Wait(done, cancel))
+    if (!Wait(done, cancel)) {
       return SessionEnd::kInterrupted;
-    if (ec == websocket::error::upgrade_declined)
+    }
+    if (ec == websocket::error::upgrade_declined) {
       return SessionEnd::kRefused;
-    if (ec)
+    }
+    if (ec) {
       return SessionEnd::kUnreachable;
+    }
     ever_connected_ = true;
 
     beast::flat_buffer buffer;
@@ -333,10 +368,12 @@ class LogFollower::Impl {
         ec = e;
         done = true;
       });
-      if (!Wait(done, cancel))
+      if (!Wait(done, cancel)) {
         return SessionEnd::kInterrupted;
-      if (ec)
+      }
+      if (ec) {
         return disconnected_ ? SessionEnd::kFinished : SessionEnd::kDropped;
+      }
       session_received_ = true;
       ReadFrame(beast::buffers_to_string(buffer.data()));
       buffer.consume(buffer.size());
@@ -375,8 +412,9 @@ class LogFollower::Impl {
         }
         const json::object& object = body.as_object();
         if (const json::value* events = object.if_contains("events")) {
-          for (const LogEvent& event : ParseLogEvents(*events))
+          for (const LogEvent& event : ParseLogEvents(*events)) {
             printer_.Write(event);
+          }
         }
         if (const json::value* s = object.if_contains("status"); s && s->is_string()) {
           status = std::string(s->as_string());
@@ -388,14 +426,17 @@ class LogFollower::Impl {
         }
       }
       const auto parsed = core::ParseStatus(status);
-      if (parsed && core::IsTerminal(*parsed))
+      if (parsed && core::IsTerminal(*parsed)) {
         return Finish();
+      }
       if (!Pause(options_.poll_interval)) {
         auto choice = HandleInterrupt();
-        if (!choice)
+        if (!choice) {
           return tl::unexpected(choice.error());
-        if (*choice)
+        }
+        if (*choice) {
           return Detached();
+        }
       }
     }
   }
@@ -408,8 +449,9 @@ class LogFollower::Impl {
       return outcome;
     }
     auto reply = api_.Get("/executions/" + UrlEncode(execution_id_) + "/status");
-    if (!reply)
+    if (!reply) {
       return tl::unexpected(reply.error());
+    }
     const json::value body = reply->Json();
     outcome.status = Field(body, "status");
     const json::value* code =

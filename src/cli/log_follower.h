@@ -58,6 +58,8 @@ class LogFollower {
   ~LogFollower();
   LogFollower(const LogFollower&) = delete;
   LogFollower& operator=(const LogFollower&) = delete;
+  LogFollower(LogFollower&&) = delete;
+  LogFollower& operator=(LogFollower&&) = delete;
 
   // `websocket_url` may be empty (then it polls from the start).
   core::Result<FollowOutcome> Follow(const std::string& execution_id,

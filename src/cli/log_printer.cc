@@ -10,13 +10,15 @@ namespace runvoy::cli {
 namespace json = boost::json;
 
 std::optional<LogEvent> ParseLogEvent(const json::value& value) {
-  if (!value.is_object())
+  if (!value.is_object()) {
     return std::nullopt;
+  }
   const json::object& object = value.as_object();
   const json::value* id = object.if_contains("event_id");
   const json::value* message = object.if_contains("message");
-  if (id == nullptr || message == nullptr || !message->is_string())
+  if (id == nullptr || message == nullptr || !message->is_string()) {
     return std::nullopt;
+  }
   LogEvent event;
   if (id->is_string()) {
     event.event_id = std::string(id->as_string());
@@ -40,11 +42,13 @@ std::optional<LogEvent> ParseLogEvent(const json::value& value) {
 
 std::vector<LogEvent> ParseLogEvents(const json::value& array) {
   std::vector<LogEvent> events;
-  if (!array.is_array())
+  if (!array.is_array()) {
     return events;
+  }
   for (const json::value& item : array.as_array()) {
-    if (auto event = ParseLogEvent(item))
+    if (auto event = ParseLogEvent(item)) {
       events.push_back(std::move(*event));
+    }
   }
   return events;
 }
@@ -52,18 +56,21 @@ std::vector<LogEvent> ParseLogEvents(const json::value& array) {
 bool EventIdBefore(const std::string& a, const std::string& b) {
   const long long na = core::ParseEventId(a);
   const long long nb = core::ParseEventId(b);
-  if (na >= 0 && nb >= 0)
+  if (na >= 0 && nb >= 0) {
     return na < nb;
+  }
   return a < b;
 }
 
 bool LogPrinter::Write(const LogEvent& event) {
-  if (!last_event_id_.empty() && !EventIdBefore(last_event_id_, event.event_id))
+  if (!last_event_id_.empty() && !EventIdBefore(last_event_id_, event.event_id)) {
     return false;
+  }
   std::ostream& target = event.stream == "stdout" ? out_ : err_;
   target << event.message;
-  if (!event.partial)
+  if (!event.partial) {
     target << '\n';
+  }
   target.flush();
   last_event_id_ = event.event_id;
   ++written_;
@@ -78,8 +85,9 @@ std::vector<LogLine> JoinLogLines(const std::vector<LogEvent>& events) {
     auto it = open.find(event.stream);
     if (it != open.end()) {
       lines[it->second].message += event.message;
-      if (!event.partial)
+      if (!event.partial) {
         open.erase(it);
+      }
       continue;
     }
     LogLine line;
@@ -88,8 +96,9 @@ std::vector<LogLine> JoinLogLines(const std::vector<LogEvent>& events) {
     line.stream = event.stream;
     line.message = event.message;
     lines.push_back(std::move(line));
-    if (event.partial)
+    if (event.partial) {
       open[event.stream] = lines.size() - 1;
+    }
   }
   return lines;
 }
@@ -103,8 +112,9 @@ void PrintLogTable(std::ostream& out, const Style& style, const std::vector<LogL
   const std::string ts_header = "Timestamp (UTC)";
   const size_t ts_width = 24;  // "2026-11-30T05:02:53.123Z"
   auto pad = [](std::string text, size_t width) {
-    if (text.size() < width)
+    if (text.size() < width) {
       text += std::string(width - text.size(), ' ');
+    }
     return text;
   };
   out << style.Bold(pad("Line", number_width) + sep + pad(ts_header, ts_width) + sep + "Message")
@@ -113,10 +123,12 @@ void PrintLogTable(std::ostream& out, const Style& style, const std::vector<LogL
     std::string number = std::to_string(line.number);
     number = std::string(number_width - number.size(), ' ') + number;
     std::string message = line.message;
-    if (line.stream == "stderr")
+    if (line.stream == "stderr") {
       message = style.Red(message);
-    if (line.stream == "runvoy")
+    }
+    if (line.stream == "runvoy") {
       message = style.Dim(message);
+    }
     out << number << sep
         << pad(core::FormatRfc3339(core::FromUnixMillis(line.timestamp_ms)), ts_width) << sep
         << message << "\n";

@@ -9,16 +9,18 @@ namespace runvoy::cli {
 namespace json = boost::json;
 
 std::string Style::Wrap(std::string_view code, std::string_view text) const {
-  if (!color_)
+  if (!color_) {
     return std::string(text);
+  }
   return "\x1b[" + std::string(code) + "m" + std::string(text) + "\x1b[0m";
 }
 
 size_t DisplayWidth(std::string_view text) {
   size_t width = 0;
   for (unsigned char c : text) {
-    if ((c & 0xC0) != 0x80)
+    if ((c & 0xC0) != 0x80) {
       ++width;
+    }
   }
   return width;
 }
@@ -28,15 +30,17 @@ std::string Abbreviate(std::string_view text, size_t max_width) {
   std::replace(flat.begin(), flat.end(), '\n', ' ');
   std::replace(flat.begin(), flat.end(), '\r', ' ');
   std::replace(flat.begin(), flat.end(), '\t', ' ');
-  if (DisplayWidth(flat) <= max_width || max_width == 0)
+  if (DisplayWidth(flat) <= max_width || max_width == 0) {
     return flat;
+  }
   std::string out;
   size_t width = 0;
   for (size_t i = 0; i < flat.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(flat[i]);
     if ((c & 0xC0) != 0x80) {
-      if (width + 1 >= max_width)
+      if (width + 1 >= max_width) {
         break;
+      }
       ++width;
     }
     out += flat[i];
@@ -47,8 +51,9 @@ std::string Abbreviate(std::string_view text, size_t max_width) {
 void PrintTable(std::ostream& out, const Style& style, const std::vector<std::string>& headers,
                 const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths(headers.size(), 0);
-  for (size_t i = 0; i < headers.size(); ++i)
+  for (size_t i = 0; i < headers.size(); ++i) {
     widths[i] = DisplayWidth(headers[i]);
+  }
   for (const auto& row : rows) {
     for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
       widths[i] = std::max(widths[i], DisplayWidth(row[i]));
@@ -59,43 +64,52 @@ void PrintTable(std::ostream& out, const Style& style, const std::vector<std::st
     for (size_t i = 0; i < widths.size(); ++i) {
       const std::string cell = i < cells.size() ? cells[i] : "";
       std::string padded = cell;
-      if (i + 1 < widths.size())
+      if (i + 1 < widths.size()) {
         padded += std::string(widths[i] - DisplayWidth(cell) + 2, ' ');
+      }
       line += header ? style.Bold(padded) : padded;
     }
-    while (!line.empty() && line.back() == ' ')
+    while (!line.empty() && line.back() == ' ') {
       line.pop_back();
+    }
     out << line << "\n";
   };
   print_row(headers, true);
-  for (const auto& row : rows)
+  for (const auto& row : rows) {
     print_row(row, false);
+  }
 }
 
 void PrintRecord(std::ostream& out,
                  const std::vector<std::pair<std::string, std::string>>& fields) {
   size_t width = 0;
-  for (const auto& [key, value] : fields)
+  for (const auto& [key, value] : fields) {
     width = std::max(width, DisplayWidth(key));
+  }
   for (const auto& [key, value] : fields) {
     out << key << ":" << std::string(width - DisplayWidth(key) + 1, ' ') << value << "\n";
   }
 }
 
 std::string CellText(const json::value* value) {
-  if (value == nullptr || value->is_null())
+  if (value == nullptr || value->is_null()) {
     return "-";
-  if (value->is_string())
+  }
+  if (value->is_string()) {
     return std::string(value->as_string());
-  if (value->is_bool())
+  }
+  if (value->is_bool()) {
     return value->as_bool() ? "true" : "false";
+  }
   if (value->is_array()) {
     std::string joined;
     for (const json::value& item : value->as_array()) {
-      if (item.is_object() || item.is_array())
+      if (item.is_object() || item.is_array()) {
         return json::serialize(*value);
-      if (!joined.empty())
+      }
+      if (!joined.empty()) {
         joined += ", ";
+      }
       joined += CellText(&item);
     }
     return joined.empty() ? "-" : joined;
@@ -104,8 +118,9 @@ std::string CellText(const json::value* value) {
 }
 
 std::string Field(const json::value& object, std::string_view key) {
-  if (!object.is_object())
+  if (!object.is_object()) {
     return "-";
+  }
   return CellText(object.as_object().if_contains(key));
 }
 

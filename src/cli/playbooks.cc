@@ -14,8 +14,9 @@ std::vector<std::filesystem::path> PlaybookDirs(const std::filesystem::path& wor
   std::vector<std::filesystem::path> dirs{working_dir / ".runvoy"};
   const std::filesystem::path home = RunvoyHomeDir(env);
   std::error_code ec;
-  if (!std::filesystem::equivalent(dirs[0], home, ec))
+  if (!std::filesystem::equivalent(dirs[0], home, ec)) {
     dirs.push_back(home);
+  }
   return dirs;
 }
 
@@ -24,31 +25,37 @@ std::vector<PlaybookFile> FindPlaybooks(const std::vector<std::filesystem::path>
   for (const auto& dir : dirs) {
     std::error_code ec;
     std::filesystem::directory_iterator it(dir, ec);
-    if (ec)
+    if (ec) {
       continue;
+    }
     for (const auto& entry : it) {
-      if (!entry.is_regular_file(ec))
+      if (!entry.is_regular_file(ec)) {
         continue;
+      }
       const std::string extension = entry.path().extension().string();
-      if (extension != ".yaml" && extension != ".yml")
+      if (extension != ".yaml" && extension != ".yml") {
         continue;
+      }
       const std::string name = entry.path().stem().string();
-      if (name == "config" || name.empty())
+      if (name == "config" || name.empty()) {
         continue;
+      }
       found.emplace(name, entry.path());  // the earlier directory wins
     }
   }
   std::vector<PlaybookFile> files;
-  for (auto& [name, path] : found)
+  for (auto& [name, path] : found) {
     files.push_back({name, path});
+  }
   return files;
 }
 
 core::Result<config::Playbook> LoadPlaybook(const std::vector<std::filesystem::path>& dirs,
                                             const std::string& name) {
   for (const PlaybookFile& file : FindPlaybooks(dirs)) {
-    if (file.name != name)
+    if (file.name != name) {
       continue;
+    }
     std::ifstream in(file.path);
     if (!in) {
       return core::Fail(core::ErrorCode::kInvalidRequest, "cannot read " + file.path.string());

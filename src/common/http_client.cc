@@ -24,10 +24,12 @@ std::string Lowercase(std::string text) {
 std::string Trim(std::string_view text) {
   size_t begin = 0;
   size_t end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin])))
+  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) {
     ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1])))
+  }
+  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) {
     --end;
+  }
   return std::string(text.substr(begin, end - begin));
 }
 
@@ -85,8 +87,9 @@ HttpClient::HttpClient(HttpClientOptions options) : state_(std::make_unique<Stat
 }
 
 HttpClient::~HttpClient() {
-  if (state_->handle != nullptr)
+  if (state_->handle != nullptr) {
     curl_easy_cleanup(state_->handle);
+  }
 }
 
 core::Result<HttpResponse> HttpClient::Request(std::string_view method, const std::string& url,

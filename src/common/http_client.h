@@ -42,6 +42,8 @@ class HttpClient {
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
+  HttpClient(HttpClient&&) = delete;
+  HttpClient& operator=(HttpClient&&) = delete;
 
   // `method` is "GET", "POST", "PUT", "DELETE", ...; `headers` are sent as given; `body` is
   // sent when non-empty (or always for POST/PUT). `timeout` bounds the whole request; zero

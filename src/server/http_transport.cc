@@ -71,7 +71,9 @@ HttpResponse TransportError(int status, core::ErrorCode code, const std::string&
   return response;
 }
 
-std::string PathOf(const std::string& target) { return target.substr(0, target.find('?')); }
+std::string PathOf(const std::string& target) {
+  return target.substr(0, target.find('?'));
+}
 
 std::string PeerAddress(const tcp::socket& socket) {
   beast::error_code ec;
@@ -244,10 +246,9 @@ asio::awaitable<void> HttpServer::State::ServeRequests(
         if (IsHttpParseError(ec)) {
           control->busy = true;
           const bool too_large = ec == http::error::header_limit;
-          HttpResponse refusal =
-              TransportError(too_large ? 431 : 400, core::ErrorCode::kInvalidRequest,
-                             too_large ? "request header too large" : "malformed HTTP request",
-                             ec.message());
+          HttpResponse refusal = TransportError(
+              too_large ? 431 : 400, core::ErrorCode::kInvalidRequest,
+              too_large ? "request header too large" : "malformed HTTP request", ec.message());
           co_await WriteResponse(stream, std::move(refusal), false, 11);
         }
         break;
@@ -309,16 +310,16 @@ asio::awaitable<void> HttpServer::State::ServeRequests(
     // GCC 12 may relocate a temporary that lives across co_await bitwise, which breaks
     // self-referencing members such as short strings: every such object here is a named local.
     auto handle = [this, request = std::move(request), oversized]() mutable {
-          try {
-            if (oversized) {
-              request.body.clear();
-              return handler.HandleOversized(std::move(request));
-            }
-            return handler.Handle(std::move(request));
-          } catch (const std::exception&) {
-            return TransportError(500, core::ErrorCode::kInternal, "internal error");
-          }
-        };
+      try {
+        if (oversized) {
+          request.body.clear();
+          return handler.HandleOversized(std::move(request));
+        }
+        return handler.Handle(std::move(request));
+      } catch (const std::exception&) {
+        return TransportError(500, core::ErrorCode::kInternal, "internal error");
+      }
+    };
     HttpResponse response = co_await RunOnPool(*pool, std::move(handle));
     // An unread body cannot be skipped safely: the connection ends after a 413.
     const bool keep_alive = client_keep_alive && !oversized && !stopping;
@@ -407,23 +408,23 @@ asio::awaitable<bool> HttpServer::State::WriteResponse(Stream& stream, HttpRespo
   auto producer = std::make_shared<BodyProducer>(std::move(response.producer));
   for (;;) {
     auto produce = [producer]() -> std::optional<std::pair<std::string, bool>> {
-          try {
-            std::string out;
-            bool more = true;
-            while (more && out.size() < kChunkTarget) {
-              std::string chunk;
-              more = (*producer)(chunk);
-              if (out.empty()) {
-                out = std::move(chunk);
-              } else {
-                out += chunk;
-              }
-            }
-            return std::make_pair(std::move(out), more);
-          } catch (const std::exception&) {
-            return std::nullopt;
+      try {
+        std::string out;
+        bool more = true;
+        while (more && out.size() < kChunkTarget) {
+          std::string chunk;
+          more = (*producer)(chunk);
+          if (out.empty()) {
+            out = std::move(chunk);
+          } else {
+            out += chunk;
           }
-        };
+        }
+        return std::make_pair(std::move(out), more);
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+    };
     auto piece = co_await RunOnPool(*pool, produce);
     if (!piece) {
       co_return false;  // the body cannot be completed; the client sees it cut short
@@ -473,7 +474,9 @@ HttpServer::HttpServer(HttpHandler& handler, LiveLogSource& live_logs, LogHub& h
                        HttpServerOptions options)
     : state_(std::make_unique<State>(handler, live_logs, hub, std::move(options))) {}
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+}
 
 core::Result<int> HttpServer::Start() {
   State& s = *state_;
@@ -501,8 +504,7 @@ core::Result<int> HttpServer::Start() {
     endpoint = tcp::endpoint(address, static_cast<unsigned short>(s.options.port));
   } else {
     tcp::resolver resolver(s.io);
-    const auto results =
-        resolver.resolve(s.options.host, std::to_string(s.options.port), ec);
+    const auto results = resolver.resolve(s.options.host, std::to_string(s.options.port), ec);
     if (ec || results.empty()) {
       return core::Fail(core::ErrorCode::kInvalidRequest, "cannot resolve the listen host",
                         s.options.host);

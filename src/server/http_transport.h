@@ -16,8 +16,8 @@ namespace runvoy::server {
 // LogHub's (FollowerQueueLimits).
 struct LiveLogOptions {
   std::chrono::milliseconds ping_interval{20000};  // a ping after this long without traffic
-  std::size_t max_frame_bytes = 1 << 20;            // cap of one batch=1 frame
-  std::size_t backlog_page_events = 1000;           // stored events read per page
+  std::size_t max_frame_bytes = 1 << 20;           // cap of one batch=1 frame
+  std::size_t backlog_page_events = 1000;          // stored events read per page
   std::size_t backlog_page_bytes = 1 << 20;
 };
 
@@ -28,7 +28,7 @@ struct HttpServerOptions {
   std::size_t max_header_bytes = 16 << 10;
   int worker_threads = 8;  // blocking handler calls run here
   int io_threads = 2;
-  std::chrono::milliseconds idle_timeout{60000};  // keep-alive idle, slow request, stalled write
+  std::chrono::milliseconds idle_timeout{60000};    // keep-alive idle, slow request, stalled write
   std::chrono::milliseconds shutdown_grace{10000};  // Stop() waits this long for in-flight work
   // TLS (1.2 and later) when both are set: PEM certificate chain and private key.
   std::string tls_cert_file;

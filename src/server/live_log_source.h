@@ -34,9 +34,8 @@ class LiveLogSource {
 
   // Calls `visit` with each stored event of `execution_id` whose sequence is greater than
   // `after_sequence`, in sequence order, until `visit` returns false or the events run out.
-  virtual core::Result<void> ReadAfter(
-      const std::string& execution_id, int64_t after_sequence,
-      const std::function<bool(const core::LogEvent&)>& visit) = 0;
+  virtual core::Result<void> ReadAfter(const std::string& execution_id, int64_t after_sequence,
+                                       const std::function<bool(const core::LogEvent&)>& visit) = 0;
 
   // The execution's final state, or nullopt while it is still running.
   virtual core::Result<std::optional<Finished>> FinishedState(const std::string& execution_id) = 0;

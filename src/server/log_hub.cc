@@ -1,7 +1,6 @@
 #include "server/log_hub.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 
 #include "server/log_event_json.h"
@@ -35,7 +34,6 @@ void LogSubscription::Push(const SharedLogEvents& events, std::size_t bytes) {
   if (queued_bytes_ > limits_.max_bytes || queued_events_ > limits_.max_events) {
     // The follower cannot keep up; free the memory now, it resumes with last_event_id.
     overflowed_ = true;
-    fprintf(stderr, "DEBUG overflow %p bytes=%zu events=%zu\n", static_cast<void*>(this), queued_bytes_, queued_events_);
     queue_.clear();
     queued_bytes_ = 0;
     queued_events_ = 0;
@@ -69,8 +67,7 @@ void LogSubscription::WakeLocked() {
 
 LogHub::LogHub(FollowerQueueLimits limits) : limits_(limits) {}
 
-void LogHub::OnEvents(const std::string& execution_id,
-                      const std::vector<core::LogEvent>& events) {
+void LogHub::OnEvents(const std::string& execution_id, const std::vector<core::LogEvent>& events) {
   if (events.empty() || FollowerCount(execution_id) == 0) {
     return;
   }

@@ -33,10 +33,10 @@ struct FinishedNotice {
 
 // What a follower takes from its queue in one go (LogSubscription::Take).
 struct LogDelivery {
-  std::vector<SharedLogEvents> events;  // in publication order
+  std::vector<SharedLogEvents> events;     // in publication order
   std::optional<FinishedNotice> finished;  // set after every event published before the end
-  bool overflowed = false;  // the queue overflowed and was dropped: close with 1013
-  bool going_away = false;  // the server is shutting down: close with 1001
+  bool overflowed = false;                 // the queue overflowed and was dropped: close with 1013
+  bool going_away = false;                 // the server is shutting down: close with 1001
 };
 
 // Bounds of one follower's queue.
@@ -51,8 +51,7 @@ struct FollowerQueueLimits {
 // dropped and marked overflowed; nothing more is appended. Thread-safe.
 class LogSubscription {
  public:
-  LogSubscription(std::string execution_id, FollowerQueueLimits limits,
-                  std::function<void()> wake);
+  LogSubscription(std::string execution_id, FollowerQueueLimits limits, std::function<void()> wake);
 
   const std::string& execution_id() const { return execution_id_; }
 

@@ -1,7 +1,6 @@
 #include "server/websocket_follower.h"
 
 #include <chrono>
-#include <cstdio>
 #include <exception>
 #include <optional>
 #include <utility>
@@ -41,31 +40,21 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 int StatusFor(core::ErrorCode code) {
   switch (code) {
-    case core::ErrorCode::kInvalidRequest:
-      return 400;
+    case core::ErrorCode::kInvalidRequest: return 400;
     case core::ErrorCode::kUnauthorized:
     case core::ErrorCode::kInvalidApiKey:
-    case core::ErrorCode::kApiKeyRevoked:
-      return 401;
-    case core::ErrorCode::kForbidden:
-      return 403;
+    case core::ErrorCode::kApiKeyRevoked: return 401;
+    case core::ErrorCode::kForbidden: return 403;
     case core::ErrorCode::kNotFound:
-    case core::ErrorCode::kSecretNotFound:
-      return 404;
-    case core::ErrorCode::kMethodNotAllowed:
-      return 405;
+    case core::ErrorCode::kSecretNotFound: return 404;
+    case core::ErrorCode::kMethodNotAllowed: return 405;
     case core::ErrorCode::kConflict:
-    case core::ErrorCode::kSecretAlreadyExists:
-      return 409;
-    case core::ErrorCode::kPayloadTooLarge:
-      return 413;
-    case core::ErrorCode::kRateLimited:
-      return 429;
-    case core::ErrorCode::kInternal:
-      return 500;
+    case core::ErrorCode::kSecretAlreadyExists: return 409;
+    case core::ErrorCode::kPayloadTooLarge: return 413;
+    case core::ErrorCode::kRateLimited: return 429;
+    case core::ErrorCode::kInternal: return 500;
     case core::ErrorCode::kDatabase:
-    case core::ErrorCode::kServiceUnavailable:
-      return 503;
+    case core::ErrorCode::kServiceUnavailable: return 503;
   }
   return 500;
 }
@@ -125,29 +114,29 @@ class Writer {
     LiveLogSource& source = context_.source;
     // Named, not a temporary: see the note on GCC 12 in http_transport.cc.
     auto read_finished = [&source, execution_id]() -> core::Result<std::optional<FinishedNotice>> {
-          try {
-            auto finished = source.FinishedState(execution_id);
-            if (!finished) {
-              return tl::unexpected(finished.error());
-            }
-            if (!finished->has_value()) {
-              return std::optional<FinishedNotice>();
-            }
-            return FinishedNotice{(*finished)->status, (*finished)->exit_code};
-          } catch (const std::exception& e) {
-            return core::Fail(core::ErrorCode::kInternal, "finished state failed", e.what());
-          }
-        };
+      try {
+        auto finished = source.FinishedState(execution_id);
+        if (!finished) {
+          return tl::unexpected(finished.error());
+        }
+        if (!finished->has_value()) {
+          return std::optional<FinishedNotice>();
+        }
+        return FinishedNotice{(*finished)->status, (*finished)->exit_code};
+      } catch (const std::exception& e) {
+        return core::Fail(core::ErrorCode::kInternal, "finished state failed", e.what());
+      }
+    };
     auto finished_at_connect = co_await RunOnPool(context_.pool, std::move(read_finished));
     if (!finished_at_connect) {
       co_await Close(websocket::close_code::internal_error);
       co_return;
     }
-    if (!co_await SendBacklog()) {
+    // Everything stored before the final status is sent with the backlog.
+    std::optional<FinishedNotice> finished = *finished_at_connect;
+    if (!co_await SendBacklog(finished)) {
       co_return;
     }
-    // Everything stored before the final status has been sent: the execution has ended.
-    std::optional<FinishedNotice> finished = *finished_at_connect;
     for (;;) {
       if (state_.reader_done) {
         co_return;
@@ -158,9 +147,6 @@ class Writer {
         co_return;
       }
       if (delivery.overflowed) {
-        beast::error_code dbg_ec;
-        fprintf(stderr, "DEBUG 1013 on sub %p peer port %d\n", static_cast<void*>(subscription_.get()),
-                static_cast<int>(beast::get_lowest_layer(ws_).socket().remote_endpoint(dbg_ec).port()));
         co_await Close(websocket::close_code::try_again_later);
         co_return;
       }
@@ -195,8 +181,9 @@ class Writer {
   }
 
  private:
-  // Sends the stored events after last_sent_ page by page. False when the connection is done.
-  asio::awaitable<bool> SendBacklog() {
+  // Sends the stored events after last_sent_ page by page, until the store has no more or the
+  // live queue continues right after the last event sent. False when the connection is done.
+  asio::awaitable<bool> SendBacklog(std::optional<FinishedNotice>& finished) {
     LiveLogSource& source = context_.source;
     const std::string execution_id = follow_.execution_id;
     const std::size_t page_events = context_.options.backlog_page_events;
@@ -209,26 +196,56 @@ class Writer {
         co_await Close(websocket::close_code::going_away);
         co_return false;
       }
+      // Drain the live queue between pages, so that it cannot overflow while a long backlog goes
+      // out to a fast client. Its events are stored too, so they can be dropped while the store is
+      // still ahead of them; once they continue right after last_sent_ the backlog is over.
+      LogDelivery live = subscription_->Take();
+      if (live.going_away) {
+        co_await Close(websocket::close_code::going_away);
+        co_return false;
+      }
+      if (live.overflowed) {
+        co_await Close(websocket::close_code::try_again_later);
+        co_return false;
+      }
+      if (live.finished && !finished) {
+        finished = live.finished;
+      }
+      if (!live.events.empty() && live.events.front()->front().sequence <= last_sent_ + 1) {
+        std::vector<SharedLogEvent> events;
+        for (const auto& batch : live.events) {
+          for (const SharedLogEvent& event : *batch) {
+            if (event.sequence > last_sent_) {
+              events.push_back(event);
+            }
+          }
+        }
+        if (events.empty()) {
+          co_return true;
+        }
+        const bool sent = co_await Send(events);
+        co_return sent;
+      }
       const int64_t after = last_sent_;
       auto read_page = [&source, execution_id, after, page_events,
                         page_bytes]() -> core::Result<std::vector<SharedLogEvent>> {
-            std::vector<SharedLogEvent> events;
-            std::size_t bytes = 0;
-            try {
-              auto read = source.ReadAfter(execution_id, after, [&](const core::LogEvent& event) {
-                auto json = std::make_shared<const std::string>(SerializeLogEvent(event));
-                bytes += json->size();
-                events.push_back(SharedLogEvent{event.sequence, std::move(json)});
-                return events.size() < page_events && bytes < page_bytes;
-              });
-              if (!read) {
-                return tl::unexpected(read.error());
-              }
-            } catch (const std::exception& e) {
-              return core::Fail(core::ErrorCode::kInternal, "reading the backlog failed", e.what());
-            }
-            return events;
-          };
+        std::vector<SharedLogEvent> events;
+        std::size_t bytes = 0;
+        try {
+          auto read = source.ReadAfter(execution_id, after, [&](const core::LogEvent& event) {
+            auto json = std::make_shared<const std::string>(SerializeLogEvent(event));
+            bytes += json->size();
+            events.push_back(SharedLogEvent{event.sequence, std::move(json)});
+            return events.size() < page_events && bytes < page_bytes;
+          });
+          if (!read) {
+            return tl::unexpected(read.error());
+          }
+        } catch (const std::exception& e) {
+          return core::Fail(core::ErrorCode::kInternal, "reading the backlog failed", e.what());
+        }
+        return events;
+      };
       auto page = co_await RunOnPool(context_.pool, std::move(read_page));
       if (!page) {
         co_await Close(websocket::close_code::internal_error);
@@ -376,11 +393,6 @@ asio::awaitable<void> ServeFollower(websocket::stream<NextLayer> ws,
       }
     });
   });
-  {
-    beast::error_code dbg_ec;
-    fprintf(stderr, "DEBUG subscribe %p peer port %d\n", static_cast<void*>(subscription.get()),
-            static_cast<int>(beast::get_lowest_layer(ws).socket().remote_endpoint(dbg_ec).port()));
-  }
   if (!context.registry.Add(subscription)) {
     subscription->GoAway();
   }

@@ -97,16 +97,18 @@ struct FollowerContext {
 // the disconnect frame and a normal close once the execution has finished. Closes with 1013
 // when the follower's queue overflows, 1001 on shutdown. Runs on the connection's strand.
 template <class NextLayer>
-boost::asio::awaitable<void> ServeFollower(boost::beast::websocket::stream<NextLayer> ws,
-                                           boost::beast::http::request<boost::beast::http::empty_body> request,
-                                           FollowRequest follow, FollowerContext context);
+boost::asio::awaitable<void> ServeFollower(
+    boost::beast::websocket::stream<NextLayer> ws,
+    boost::beast::http::request<boost::beast::http::empty_body> request, FollowRequest follow,
+    FollowerContext context);
 
 extern template boost::asio::awaitable<void> ServeFollower<boost::beast::tcp_stream>(
     boost::beast::websocket::stream<boost::beast::tcp_stream>,
     boost::beast::http::request<boost::beast::http::empty_body>, FollowRequest, FollowerContext);
 extern template boost::asio::awaitable<void>
-ServeFollower<boost::beast::ssl_stream<boost::beast::tcp_stream>>(
-    boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>>,
-    boost::beast::http::request<boost::beast::http::empty_body>, FollowRequest, FollowerContext);
+    ServeFollower<boost::beast::ssl_stream<boost::beast::tcp_stream>>(
+        boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>>,
+        boost::beast::http::request<boost::beast::http::empty_body>, FollowRequest,
+        FollowerContext);
 
 }  // namespace runvoy::server

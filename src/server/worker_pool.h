@@ -22,8 +22,7 @@ namespace runvoy::server {
 // (its strand) with the result. An exception thrown by `fn` is rethrown in the coroutine. The
 // result type must be default-constructible.
 template <typename Fn>
-boost::asio::awaitable<std::invoke_result_t<Fn&>> RunOnPool(boost::asio::thread_pool& pool,
-                                                            Fn fn) {
+boost::asio::awaitable<std::invoke_result_t<Fn&>> RunOnPool(boost::asio::thread_pool& pool, Fn fn) {
   using R = std::invoke_result_t<Fn&>;
   return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
                                      void(std::exception_ptr, R)>(

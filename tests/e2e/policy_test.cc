@@ -45,7 +45,7 @@ std::string NewSecret(Who who) {
                                                     {"key_name", "NEW"},
                                                     {"value", "new-value"}});
 }
-std::string Run(Who) { return R"({"command":"true","image":"host"})"; }
+std::string RunTrue(Who) { return R"({"command":"true","image":"host"})"; }
 
 class PolicyTest : public ::testing::Test {
  protected:
@@ -91,7 +91,7 @@ class PolicyTest : public ::testing::Test {
     const std::string execution = "/api/v1/executions/" + execution_;
     return {
         {"POST", "/api/v1/health/reconcile", NoBody, {200, 200, 403, 403, 403}},
-        {"POST", "/api/v1/run", Run, {202, 202, 202, 202, 403}},
+        {"POST", "/api/v1/run", RunTrue, {202, 202, 202, 202, 403}},
         {"GET", "/api/v1/users", NoBody, {200, 200, 403, 403, 403}},
         {"GET", "/api/v1/users/", NoBody, {200, 200, 403, 403, 403}},
         {"POST", "/api/v1/users/create", NewUser, {201, 403, 403, 403, 403}},
@@ -135,7 +135,9 @@ TEST_F(PolicyTest, EveryRouteAnswersEachRoleAsTheTableSays) {
       const auto response = server_->Call(c.method, c.path, keys_[who], c.body(static_cast<Who>(who)));
       EXPECT_EQ(response.status, c.expected[who])
           << c.method << " " << c.path << " as " << kWhoNames[who] << ": " << response.body;
-      if (response.status == 403) EXPECT_EQ(response.Code(), "FORBIDDEN");
+      if (response.status == 403) {
+        EXPECT_EQ(response.Code(), "FORBIDDEN");
+      }
     }
   }
 }

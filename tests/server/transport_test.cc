@@ -1,14 +1,27 @@
-#include "server/http_transport.h"
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -16,24 +29,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <filesystem>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
-#include <boost/json/parse.hpp>
-#include <gtest/gtest.h>
-
 #include "core/ids.h"
+#include "server/http_transport.h"
 #include "server/live_log_source.h"
 #include "server/log_hub.h"
 
@@ -48,7 +45,9 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 // The byte at `offset` of the streamed test body: varied, so a lost or repeated chunk shows.
-char StreamByte(std::size_t offset) { return static_cast<char>('a' + (offset * 7 + offset / 4093) % 26); }
+char StreamByte(std::size_t offset) {
+  return static_cast<char>('a' + (offset * 7 + offset / 4093) % 26);
+}
 
 // Answers by path: /echo (body, method and peer back), /stream?bytes=N (a chunked body built
 // piece by piece), /slow (blocks until released). Everything else is 404.
@@ -169,8 +168,8 @@ class TransportTest : public ::testing::Test {
 
   beast::tcp_stream Connect() {
     beast::tcp_stream stream(io_);
-    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
-                                 static_cast<unsigned short>(port_)));
+    stream.connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)));
     stream.expires_after(30s);
     return stream;
   }
@@ -237,7 +236,8 @@ TEST_F(TransportTest, NoContentResponseHasNoBodyAndKeepsTheConnection) {
   EXPECT_EQ(empty.result_int(), 204);
   EXPECT_EQ(empty[http::field::content_length], "");
   EXPECT_TRUE(empty.body().empty());
-  const auto next = Exchange(stream, http::request<http::string_body>{http::verb::get, "/echo", 11});
+  const auto next =
+      Exchange(stream, http::request<http::string_body>{http::verb::get, "/echo", 11});
   EXPECT_EQ(next.result_int(), 200);
 }
 
@@ -281,8 +281,9 @@ TEST_F(TransportTest, ChunkedBodyOverTheLimitIsAnswered413) {
 
 TEST_F(TransportTest, ChunkedBodyUnderTheLimitIsRead) {
   beast::tcp_stream stream = Connect();
-  const auto response = SendRaw(
-      stream, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+  const auto response =
+      SendRaw(stream,
+              "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
               "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   EXPECT_EQ(response.result_int(), 200);
   EXPECT_EQ(response.body(), "hello world");
@@ -304,7 +305,8 @@ TEST_F(TransportTest, ProducerResponseIsStreamedChunkedAndArrivesIntact) {
   }
   EXPECT_EQ(mismatches, 0u);
   // The connection stays usable after a streamed response.
-  const auto next = Exchange(stream, http::request<http::string_body>{http::verb::get, "/echo", 11});
+  const auto next =
+      Exchange(stream, http::request<http::string_body>{http::verb::get, "/echo", 11});
   EXPECT_EQ(next.result_int(), 200);
 }
 
@@ -338,9 +340,9 @@ TEST_F(TransportTest, OversizedHeaderIsAnswered431AndClosed) {
 
 TEST_F(TransportTest, ExpectContinueGetsAnInterimResponseBeforeTheBody) {
   beast::tcp_stream stream = Connect();
-  asio::write(stream, asio::buffer(std::string(
-                          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                          "Expect: 100-continue\r\n\r\n")));
+  asio::write(stream,
+              asio::buffer(std::string("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                                       "Expect: 100-continue\r\n\r\n")));
   beast::flat_buffer buffer;
   http::response<http::empty_body> interim;
   http::read(stream, buffer, interim);
@@ -382,9 +384,8 @@ TEST_F(TransportTest, StopLetsAnInFlightRequestFinish) {
   while (!refused && std::chrono::steady_clock::now() < deadline) {
     tcp::socket probe(io_);
     beast::error_code ec;
-    probe.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
-                                static_cast<unsigned short>(port_)),
-                  ec);
+    probe.connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)), ec);
     refused = ec == asio::error::connection_refused;
     std::this_thread::yield();
   }
@@ -468,8 +469,7 @@ class SelfSignedCertificate {
 // One finished execution with three stored events, followed with token "t".
 class OneExecutionLogs : public LiveLogSource {
  public:
-  core::Result<void> Authorize(const std::string& execution_id,
-                               const std::string& token) override {
+  core::Result<void> Authorize(const std::string& execution_id, const std::string& token) override {
     if (token != "t") {
       return core::Fail(core::ErrorCode::kInvalidApiKey, "invalid token");
     }

@@ -3,6 +3,9 @@
 #   tests/web/run.sh path/to/runvoy   start a real server and run every test (screenshots go
 #                                      to docs/screenshots/)
 #   tests/web/run.sh                   only the tests against the in-test API double
+#   RUNVOY_WEB_FROM_SOURCE=1 tests/web/run.sh path/to/runvoy
+#                                      the viewer from web/ on another origin, talking to the
+#                                      server through CORS (tests the files, not the embedded copy)
 # Needs node (>= 18), Chromium at /usr/bin/chromium (apt-get install chromium) and
 # playwright-core (installed here from package-lock.json when missing).
 set -euo pipefail
@@ -45,7 +48,9 @@ trap cleanup EXIT
 
 # Start the server; read its stdout through a FIFO to learn the address and the admin key.
 mkfifo "$TMP/stdout"
-RUNVOY_CONFIG=none "$BIN" server --listen 127.0.0.1:0 --data-dir "$TMP/data" \
+CORS=
+[ "${RUNVOY_WEB_FROM_SOURCE:-}" = 1 ] && CORS='*'  # the viewer is then served from web/ elsewhere
+env ${CORS:+RUNVOY_CORS_ORIGINS=$CORS} RUNVOY_CONFIG=none "$BIN" server --listen 127.0.0.1:0 --data-dir "$TMP/data" \
   --seed-admin admin@example.com >"$TMP/stdout" 2>"$TMP/server.log" &
 PID=$!
 exec 3<"$TMP/stdout"

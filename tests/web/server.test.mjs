@@ -4,7 +4,7 @@
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import {launch, newPage, screenshot} from './lib/browser.mjs';
+import {launch, newPage, screenshot, startStaticServer} from './lib/browser.mjs';
 
 const URL_BASE = process.env.RUNVOY_URL;
 const DEV_KEY = process.env.RUNVOY_DEV_KEY;
@@ -14,9 +14,34 @@ const IMAGE = process.env.RUNVOY_IMAGE || 'host';
 const skip = !URL_BASE || !DEV_KEY ? 'needs a running server (use run.sh)' : false;
 const LONG = {timeout: 60000};
 
+// RUNVOY_WEB_FROM_SOURCE=1: the viewer comes from web/ on another origin (a static server
+// here) and talks to the runvoy server through CORS, as when it is hosted elsewhere.
 let browser;
-before(async () => { if (!skip) browser = await launch(); });
-after(async () => { await browser?.close(); });
+let viewer = URL_BASE;
+let site;
+before(async () => {
+  if (skip) return;
+  browser = await launch();
+  if (process.env.RUNVOY_WEB_FROM_SOURCE === '1') {
+    site = await startStaticServer();
+    viewer = site.origin;
+  }
+});
+after(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+// Puts the key (and the endpoint, when the viewer is on another origin) in local storage.
+async function seed(context, key) {
+  await context.addInitScript(([k, endpoint]) => {
+    if (!sessionStorage.getItem('seeded')) {
+      sessionStorage.setItem('seeded', '1');
+      if (k) localStorage.setItem('runvoy.apiKey', k);
+      if (endpoint) localStorage.setItem('runvoy.endpoint', endpoint);
+    }
+  }, [key, viewer === URL_BASE ? '' : URL_BASE]);
+}
 
 async function apiCall(method, path, body, key = DEV_KEY) {
   const res = await fetch(`${URL_BASE}/api/v1${path}`, {
@@ -34,13 +59,8 @@ function run(command, extra = {}) {
 
 async function open(path, {key = DEV_KEY, width, height, acceptDownloads} = {}) {
   const {context, page} = await newPage(browser, {width, height, acceptDownloads});
-  await context.addInitScript((k) => {
-    if (!sessionStorage.getItem('seeded')) {
-      sessionStorage.setItem('seeded', '1');
-      if (k) localStorage.setItem('runvoy.apiKey', k);
-    }
-  }, key);
-  await page.goto(URL_BASE + path);
+  await seed(context, key);
+  await page.goto(viewer + path);
   return {context, page};
 }
 
@@ -152,7 +172,7 @@ test('follow a long-running command and kill it', {skip, ...LONG}, async () => {
 test('a dropped WebSocket resumes from the last event: no gap, no duplicate', {skip, ...LONG}, async () => {
   const {execution_id: id} = await run('for i in $(seq 1 300); do echo "n $i"; sleep 0.01; done');
   const {context, page} = await newPage(browser, {acceptDownloads: true});
-  await context.addInitScript((k) => localStorage.setItem('runvoy.apiKey', k), DEV_KEY);
+  await seed(context, DEV_KEY);
   let connections = 0;
   const urls = [];
   await page.routeWebSocket(/\/api\/v1\/ws/, (ws) => {
@@ -172,7 +192,7 @@ test('a dropped WebSocket resumes from the last event: no gap, no duplicate', {s
       }
     });
   });
-  await page.goto(URL_BASE + logsPath(id));
+  await page.goto(viewer + logsPath(id));
   await waitStatus(page, 'SUCCEEDED');
   assert.ok(connections >= 2, `expected a reconnect, saw ${connections} connection(s)`);
   assert.match(urls[1], /last_event_id=/);

@@ -214,6 +214,12 @@ export class LogsPage {
       this.updateCount();
       return;
     }
+    // Output while we still show STARTING: the status has moved on, ask for it now.
+    // (At most once a second.)
+    if (this.status === 'STARTING' && Date.now() - (this.statusAskedAt || 0) > 1000) {
+      this.statusAskedAt = Date.now();
+      api.status(this.id).then((st) => this.showStatus(st)).catch(() => {});
+    }
     // Live events: batch them per animation frame.
     for (const ev of fresh) this.pending.push(ev);
     if (!this.flushQueued) {

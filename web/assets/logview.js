@@ -200,7 +200,7 @@ export class LogView {
     this.recomputeMatches(true);
     this.lastRange = null;
     if (this.matches.length) this.goToMatch(0);
-    else this.scheduleRender();
+    else this.render();
     return this.searchState();
   }
 
@@ -232,7 +232,7 @@ export class LogView {
     this.setFollow(false);
     this.scrollToLine(this.matches[this.current]);
     this.lastRange = null;
-    this.scheduleRender();
+    this.render();  // the highlighted row and the "n of m" count change together
     return this.searchState();
   }
 

@@ -18,11 +18,13 @@ void AddAuditCommands(CLI::App& app, Action& action) {
         std::string after;
         while (true) {
           std::string path = "/audit?limit=1000";
-          if (!after.empty())
+          if (!after.empty()) {
             path += "&after=" + UrlEncode(after);
+          }
           auto reply = api.Get(path);
-          if (!reply)
+          if (!reply) {
             return context.Fail(reply.error());
+          }
           const json::value body = reply->Json();
           const json::value* entries =
               body.is_object() ? body.as_object().if_contains("entries") : nullptr;
@@ -30,23 +32,27 @@ void AddAuditCommands(CLI::App& app, Action& action) {
             return context.FailLocal(
                 {core::ErrorCode::kInternal, "the server sent no audit entries", {}});
           }
-          for (const json::value& entry : entries->as_array())
+          for (const json::value& entry : entries->as_array()) {
             verifier.Add(entry);
+          }
           const json::value* next =
               body.is_object() ? body.as_object().if_contains("next_after") : nullptr;
-          if (next == nullptr || next->is_null() || entries->as_array().empty())
+          if (next == nullptr || next->is_null() || entries->as_array().empty()) {
             break;
+          }
           const std::string next_text = CellText(next);
-          if (next_text.empty() || next_text == after)
+          if (next_text.empty() || next_text == after) {
             break;
+          }
           after = next_text;
         }
         if (context.json()) {
           json::array chains;
           for (const auto& [node, chain] : verifier.chains()) {
             json::array problems;
-            for (const auto& problem : chain.problems)
+            for (const auto& problem : chain.problems) {
               problems.emplace_back(problem);
+            }
             chains.push_back(json::object{{"node", node},
                                           {"entries", chain.entries},
                                           {"first_seq", chain.first_seq},

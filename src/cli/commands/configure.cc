@@ -14,22 +14,26 @@ namespace {
 std::string Prompt(Context& context, const std::string& question, const std::string& current,
                    bool secret) {
   context.err() << question;
-  if (!current.empty())
+  if (!current.empty()) {
     context.err() << " [" << (secret ? "keep current" : current) << "]";
+  }
   context.err() << ": " << std::flush;
   std::string answer;
-  if (!std::getline(context.in(), answer))
+  if (!std::getline(context.in(), answer)) {
     return current;
-  while (!answer.empty() && (answer.back() == ' ' || answer.back() == '\r'))
+  }
+  while (!answer.empty() && (answer.back() == ' ' || answer.back() == '\r')) {
     answer.pop_back();
+  }
   return answer.empty() ? current : answer;
 }
 
 int Save(Context& context, const CliConfig& config) {
   const auto path = ConfigFilePath(context.env());
   auto saved = SaveConfigFile(path, config);
-  if (!saved)
+  if (!saved) {
     return context.FailLocal(saved.error());
+  }
   PrintSuccess(context.err(), context.style(), "configuration saved to " + path.string());
   return kExitOk;
 }
@@ -56,16 +60,20 @@ void AddConfigCommands(CLI::App& app, Action& action) {
   configure->callback([&action, args] {
     action = [a = *args](Context& context) {
       auto file = FileConfig(context);
-      if (!file)
+      if (!file) {
         return context.FailLocal(file.error());
+      }
       CliConfig config = *file;
       const bool given = !a.endpoint.empty() || !a.api_key.empty() || !a.web_url.empty();
-      if (!a.endpoint.empty())
+      if (!a.endpoint.empty()) {
         config.api_endpoint = a.endpoint;
-      if (!a.api_key.empty())
+      }
+      if (!a.api_key.empty()) {
         config.api_key = a.api_key;
-      if (!a.web_url.empty())
+      }
+      if (!a.web_url.empty()) {
         config.web_url = a.web_url;
+      }
       if (!given) {
         if (!context.terminal().stdin_tty) {
           return context.UsageError(
@@ -76,8 +84,9 @@ void AddConfigCommands(CLI::App& app, Action& action) {
         config.web_url =
             Prompt(context, "Web viewer URL (empty: the server)", config.web_url, false);
       }
-      if (config.api_endpoint.empty())
+      if (config.api_endpoint.empty()) {
         return context.UsageError("the server URL is required");
+      }
       if (config.api_endpoint.rfind("http://", 0) != 0 &&
           config.api_endpoint.rfind("https://", 0) != 0) {
         return context.UsageError("the server URL must start with http:// or https://");
@@ -93,26 +102,30 @@ void AddConfigCommands(CLI::App& app, Action& action) {
     action = [t = *token](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Get("/claim/" + UrlEncode(t));
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         const json::value body = reply->Json();
         const std::string key = Field(body, "api_key");
         if (key == "-") {
           return context.FailLocal({core::ErrorCode::kInternal, "the server sent no API key", {}});
         }
         auto file = FileConfig(context);
-        if (!file)
+        if (!file) {
           return context.FailLocal(file.error());
+        }
         CliConfig config = *file;
         config.api_key = key;
         if (config.api_endpoint.empty()) {
           // The endpoint came from RUNVOY_API_ENDPOINT: keep it with the key.
           auto effective = context.Config();
-          if (effective)
+          if (effective) {
             config.api_endpoint = effective->api_endpoint;
+          }
         }
-        if (context.json())
+        if (context.json()) {
           context.out() << reply->body << "\n";
+        }
         PrintSuccess(context.err(), context.style(),
                      "API key claimed for " + Field(body, "user_email"));
         return Save(context, config);

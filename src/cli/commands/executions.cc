@@ -1,3 +1,4 @@
+#include <cmath>
 #include <memory>
 
 #include <boost/json.hpp>
@@ -14,13 +15,16 @@ namespace {
 std::string Duration(const json::value& execution) {
   const json::value* seconds =
       execution.is_object() ? execution.as_object().if_contains("duration_seconds") : nullptr;
-  if (seconds == nullptr || !seconds->is_number())
+  if (seconds == nullptr || !seconds->is_number()) {
     return "-";
-  const long long total = static_cast<long long>(seconds->to_number<double>() + 0.5);
-  if (total < 60)
+  }
+  const long long total = std::llround(seconds->to_number<double>());
+  if (total < 60) {
     return std::to_string(total) + "s";
-  if (total < 3600)
+  }
+  if (total < 3600) {
     return std::to_string(total / 60) + "m" + std::to_string(total % 60) + "s";
+  }
   return std::to_string(total / 3600) + "h" + std::to_string(total % 3600 / 60) + "m";
 }
 
@@ -47,8 +51,9 @@ void AddExecutionCommands(CLI::App& app, Action& action) {
     action = [id = *status_id](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Get("/executions/" + UrlEncode(id) + "/status");
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           std::vector<std::pair<std::string, std::string>> fields;
           for (const char* key : {"execution_id", "status", "exit_code", "command", "image_id",
@@ -68,8 +73,9 @@ void AddExecutionCommands(CLI::App& app, Action& action) {
     action = [id = *kill_id](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Delete("/executions/" + UrlEncode(id));
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         if (reply->status == 204) {
           if (context.json()) {
             context.out() << json::serialize(json::object{{"execution_id", id},
@@ -106,21 +112,26 @@ void AddExecutionCommands(CLI::App& app, Action& action) {
         const size_t comma = rest.find(',');
         std::string name = rest.substr(0, comma);
         rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
-        for (char& c : name)
+        for (char& c : name) {
           c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        if (name.empty())
+        }
+        if (name.empty()) {
           continue;
-        if (!core::ParseStatus(name))
+        }
+        if (!core::ParseStatus(name)) {
           return context.UsageError("unknown status: " + name);
+        }
         statuses += (statuses.empty() ? "" : ",") + name;
       }
       return WithApi(context, [&](ApiClient& api) {
         std::string path = "/executions?limit=" + std::to_string(args.limit);
-        if (!statuses.empty())
+        if (!statuses.empty()) {
           path += "&status=" + UrlEncode(statuses);
+        }
         auto reply = api.Get(path);
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(
             *reply, [&](const json::value& value) { PrintExecutionTable(context, value); });
       });

@@ -52,13 +52,15 @@ void AddHealthCommands(CLI::App& app, Action& action) {
       action = [](Context& context) {
         return WithApi(context, [&](ApiClient& api) {
           auto reply = api.Get("/health");
-          if (!reply)
+          if (!reply) {
             return context.Fail(reply.error());
+          }
           return context.Print(*reply, [&](const json::value& value) {
             std::vector<std::pair<std::string, std::string>> fields;
             for (const char* key : {"status", "version", "provider", "region", "store"}) {
-              if (Member(value, key) != nullptr)
+              if (Member(value, key) != nullptr) {
                 fields.emplace_back(key, Field(value, key));
+              }
             }
             PrintRecord(context.out(), fields);
           });
@@ -72,13 +74,15 @@ void AddHealthCommands(CLI::App& app, Action& action) {
     action = [](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Send("POST", "/health/reconcile", "{}");
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           const json::value* report = Member(value, "report");
           PrintSuccess(context.err(), context.style(), "reconcile " + Field(value, "status"));
-          if (report != nullptr)
+          if (report != nullptr) {
             PrintReport(context, *report);
+          }
         });
       });
     };
@@ -91,8 +95,9 @@ void AddHealthCommands(CLI::App& app, Action& action) {
     action = [id = *trace_id](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Get("/trace/" + UrlEncode(id));
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           const json::value* logs = Member(value, "logs");
           if (logs != nullptr && logs->is_array()) {
@@ -104,8 +109,9 @@ void AddHealthCommands(CLI::App& app, Action& action) {
           if (related != nullptr && related->is_object()) {
             std::vector<std::vector<std::string>> rows;
             for (const auto& [kind, items] : related->as_object()) {
-              if (!items.is_array())
+              if (!items.is_array()) {
                 continue;
+              }
               for (const json::value& item : items.as_array()) {
                 std::string id_text = CellText(&item);
                 for (const char* key : {"execution_id", "image_id", "name", "email"}) {

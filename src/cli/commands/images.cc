@@ -54,22 +54,28 @@ void AddImageCommands(CLI::App& app, Action& action) {
     action = [args = *reg](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         json::object body{{"image", args.image}};
-        if (args.is_default)
+        if (args.is_default) {
           body["is_default"] = true;
-        if (args.cpu > 0)
+        }
+        if (args.cpu > 0) {
           body["cpu"] = args.cpu;
-        if (args.memory > 0)
+        }
+        if (args.memory > 0) {
           body["memory"] = args.memory;
-        if (!args.runtime_platform.empty())
+        }
+        if (!args.runtime_platform.empty()) {
           body["runtime_platform"] = args.runtime_platform;
-        if (!args.task_role_name.empty())
+        }
+        if (!args.task_role_name.empty()) {
           body["task_role_name"] = args.task_role_name;
+        }
         if (!args.task_execution_role_name.empty()) {
           body["task_execution_role_name"] = args.task_execution_role_name;
         }
         auto reply = api.Post("/images/register", body);
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           PrintSuccess(context.err(), context.style(), Field(value, "message"));
           context.out() << Field(value, "image_id") << "\n";
@@ -83,8 +89,9 @@ void AddImageCommands(CLI::App& app, Action& action) {
     action = [](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Get("/images");
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           std::vector<std::vector<std::string>> rows;
           const json::value* list_json =
@@ -113,8 +120,9 @@ void AddImageCommands(CLI::App& app, Action& action) {
     action = [ref = *show_ref](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Get("/images/" + UrlEncodePath(ref));
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) { PrintImage(context, value); });
       });
     };
@@ -127,8 +135,9 @@ void AddImageCommands(CLI::App& app, Action& action) {
     action = [id = *unregister_id](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Delete("/images/" + UrlEncodePath(id));
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           PrintSuccess(context.err(), context.style(), Field(value, "message"));
         });

@@ -20,8 +20,9 @@ std::vector<std::filesystem::path> Dirs(Context& context) {
 
 std::string JoinCommands(const std::vector<std::string>& commands) {
   std::string joined;
-  for (const auto& command : commands)
+  for (const auto& command : commands) {
     joined += (joined.empty() ? "" : " && ") + command;
+  }
   return joined;
 }
 
@@ -44,18 +45,23 @@ core::Result<json::object> PlaybookRequest(const config::Playbook& source,
     overrides[param.substr(0, equals)] = param.substr(equals + 1);
   }
   auto playbook = config::ApplyParams(source, overrides);
-  if (!playbook)
+  if (!playbook) {
     return tl::unexpected(playbook.error());
+  }
   RunArgs run = args.overrides;
   run.command_words = {JoinCommands(playbook->commands)};
-  if (run.image.empty())
+  if (run.image.empty()) {
     run.image = playbook->image;
-  if (run.git_repo.empty())
+  }
+  if (run.git_repo.empty()) {
     run.git_repo = playbook->git_repo;
-  if (run.git_ref.empty())
+  }
+  if (run.git_ref.empty()) {
     run.git_ref = playbook->git_ref;
-  if (run.git_path.empty())
+  }
+  if (run.git_path.empty()) {
     run.git_path = playbook->git_path;
+  }
   std::vector<std::string> secrets = playbook->secrets;
   for (const auto& secret : args.overrides.secrets) {
     if (std::find(secrets.begin(), secrets.end(), secret) == secrets.end()) {
@@ -64,8 +70,9 @@ core::Result<json::object> PlaybookRequest(const config::Playbook& source,
   }
   run.secrets = secrets;
   std::vector<std::string> env_pairs;
-  for (const auto& [name, value] : playbook->env)
+  for (const auto& [name, value] : playbook->env) {
     env_pairs.push_back(name + "=" + value);
+  }
   // Flags come last, so they win over the file.
   env_pairs.insert(env_pairs.end(), args.overrides.env.begin(), args.overrides.env.end());
   run.env = env_pairs;
@@ -107,13 +114,15 @@ void AddPlaybookCommands(CLI::App& app, Action& action) {
   show->callback([&action, show_name] {
     action = [name = *show_name](Context& context) {
       auto parsed = LoadPlaybook(Dirs(context), name);
-      if (!parsed)
+      if (!parsed) {
         return context.FailLocal(parsed.error());
+      }
       const config::Playbook& p = *parsed;
       std::vector<std::pair<std::string, std::string>> fields{{"name", p.name}};
       auto add = [&](const char* key, const std::string& value) {
-        if (!value.empty())
+        if (!value.empty()) {
           fields.emplace_back(key, value);
+        }
       };
       add("description", p.description);
       add("image", p.image);
@@ -121,20 +130,25 @@ void AddPlaybookCommands(CLI::App& app, Action& action) {
       add("git_ref", p.git_ref);
       add("git_path", p.git_path);
       std::string secrets;
-      for (const auto& s : p.secrets)
+      for (const auto& s : p.secrets) {
         secrets += (secrets.empty() ? "" : ", ") + s;
+      }
       add("secrets", secrets);
-      for (const auto& [k, v] : p.env)
+      for (const auto& [k, v] : p.env) {
         fields.emplace_back("env " + k, v);
-      for (const auto& [k, v] : p.params)
+      }
+      for (const auto& [k, v] : p.params) {
         fields.emplace_back("param " + k, v);
-      for (const auto& k : p.required_params)
+      }
+      for (const auto& k : p.required_params) {
         fields.emplace_back("param " + k, "(required)");
+      }
       fields.emplace_back("command", JoinCommands(p.commands));
       if (context.json()) {
         json::object out;
-        for (const auto& [k, v] : fields)
+        for (const auto& [k, v] : fields) {
           out[k] = v;
+        }
         context.out() << json::serialize(out) << "\n";
         return kExitOk;
       }
@@ -167,8 +181,9 @@ void AddPlaybookCommands(CLI::App& app, Action& action) {
                                                      : kExitRunvoyFailed);
       }
       auto request = PlaybookRequest(*parsed, a, context.env());
-      if (!request)
+      if (!request) {
         return context.UsageError(request.error().message);
+      }
       return StartAndFollow(context, *request, a.overrides.detach);
     };
   });

@@ -17,8 +17,9 @@ namespace {
 InterruptChoice AskKillOrDetach(Context& context) {
   context.err() << "\nKill the execution or detach (it keeps running)? [k/d] " << std::flush;
   std::string answer;
-  if (!std::getline(context.in(), answer))
+  if (!std::getline(context.in(), answer)) {
     return InterruptChoice::kDetach;
+  }
   return (!answer.empty() && (answer[0] == 'k' || answer[0] == 'K')) ? InterruptChoice::kKill
                                                                      : InterruptChoice::kDetach;
 }
@@ -34,10 +35,12 @@ int FollowToExit(Context& context, ApiClient& api, LogPrinter& printer,
   }
   LogFollower follower(api, printer, context.err(), context.style(), options);
   auto outcome = follower.Follow(execution_id, websocket_url);
-  if (!outcome)
+  if (!outcome) {
     return context.Fail(outcome.error(), kExitRunvoyFailed);
-  if (outcome->detached)
+  }
+  if (outcome->detached) {
     return kExitOk;
+  }
   if (context.flags().verbose || context.terminal().stderr_tty) {
     context.err() << context.style().Dim("execution " + execution_id + " " + outcome->status +
                                          ", exit code " + std::to_string(outcome->exit_code))
@@ -54,8 +57,9 @@ int StartAndFollow(Context& context, const json::object& request, bool detach) {
       context,
       [&](ApiClient& api) {
         auto reply = api.Post("/run", request);
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error(), kExitRunvoyFailed);
+        }
         const json::value body = reply->Json();
         const std::string id = Field(body, "execution_id");
         if (context.json()) {
@@ -69,8 +73,9 @@ int StartAndFollow(Context& context, const json::object& request, bool detach) {
         }
         auto config = context.Config();
         context.err() << context.style().Dim("execution " + id) << "\n";
-        if (config)
+        if (config) {
           context.err() << context.style().Dim("logs: " + ViewerLink(*config, id)) << "\n";
+        }
         LogPrinter printer(context.out(), context.err());
         const json::value* ws =
             body.is_object() ? body.as_object().if_contains("websocket_url") : nullptr;
@@ -118,8 +123,9 @@ void AddRunCommands(CLI::App& app, Action& action) {
                                   " (put -- before a command that starts with -)");
       }
       auto request = BuildRunRequest(copy, context.env());
-      if (!request)
+      if (!request) {
         return context.UsageError(request.error().message);
+      }
       return StartAndFollow(context, *request, copy.detach);
     };
   });
@@ -147,8 +153,9 @@ void AddRunCommands(CLI::App& app, Action& action) {
             std::string after;
             while (true) {
               auto reply = api.Get(after.empty() ? base : base + "?after=" + UrlEncode(after));
-              if (!reply)
+              if (!reply) {
                 return context.Fail(reply.error(), api_error_exit);
+              }
               if (context.json() && !a.follow) {
                 context.out() << reply->body << (reply->body.ends_with("\n") ? "" : "\n");
                 return kExitOk;
@@ -166,8 +173,9 @@ void AddRunCommands(CLI::App& app, Action& action) {
               websocket_url = ws != nullptr && ws->is_string() ? std::string(ws->as_string()) : "";
               const json::value* next =
                   body.is_object() ? body.as_object().if_contains("next_after") : nullptr;
-              if (next == nullptr || !next->is_string() || next->as_string().empty())
+              if (next == nullptr || !next->is_string() || next->as_string().empty()) {
                 break;
+              }
               after = std::string(next->as_string());
             }
             if (!a.follow) {
@@ -175,14 +183,16 @@ void AddRunCommands(CLI::App& app, Action& action) {
                 PrintLogTable(context.out(), context.style(), JoinLogLines(events));
               } else {
                 LogPrinter printer(context.out(), context.err());
-                for (const LogEvent& event : events)
+                for (const LogEvent& event : events) {
                   printer.Write(event);
+                }
               }
               return kExitOk;
             }
             LogPrinter printer(context.out(), context.err());
-            for (const LogEvent& event : events)
+            for (const LogEvent& event : events) {
               printer.Write(event);
+            }
             if (!after.empty() && EventIdBefore(printer.last_event_id(), after)) {
               printer.SkipThrough(after);
             }

@@ -30,11 +30,13 @@ void AddSecretCommands(CLI::App& app, Action& action) {
     action = [args = *create_args](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         json::object body{{"name", args.name}, {"key_name", args.key_name}, {"value", args.value}};
-        if (!args.description.empty())
+        if (!args.description.empty()) {
           body["description"] = args.description;
+        }
         auto reply = api.Post("/secrets", body);
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           PrintSuccess(context.err(), context.style(), Field(value, "message"));
         });
@@ -49,8 +51,9 @@ void AddSecretCommands(CLI::App& app, Action& action) {
     action = [name = *get_name](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Get("/secrets/" + UrlEncode(name));
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           const json::value* secret =
               value.is_object() ? value.as_object().if_contains("secret") : nullptr;
@@ -58,8 +61,9 @@ void AddSecretCommands(CLI::App& app, Action& action) {
           std::vector<std::pair<std::string, std::string>> fields;
           for (const char* key : {"name", "key_name", "description", "value", "created_by",
                                   "owned_by", "created_at", "updated_at", "updated_by"}) {
-            if (s.is_object() && s.as_object().contains(key))
+            if (s.is_object() && s.as_object().contains(key)) {
               fields.emplace_back(key, Field(s, key));
+            }
           }
           PrintRecord(context.out(), fields);
         });
@@ -72,8 +76,9 @@ void AddSecretCommands(CLI::App& app, Action& action) {
     action = [](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Get("/secrets");
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           std::vector<std::vector<std::string>> rows;
           const json::value* list_json =
@@ -105,15 +110,19 @@ void AddSecretCommands(CLI::App& app, Action& action) {
       }
       return WithApi(context, [&](ApiClient& api) {
         json::object body;
-        if (!args.key_name.empty())
+        if (!args.key_name.empty()) {
           body["key_name"] = args.key_name;
-        if (!args.value.empty())
+        }
+        if (!args.value.empty()) {
           body["value"] = args.value;
-        if (!args.description.empty())
+        }
+        if (!args.description.empty()) {
           body["description"] = args.description;
+        }
         auto reply = api.Put("/secrets/" + UrlEncode(args.name), body);
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           PrintSuccess(context.err(), context.style(), Field(value, "message"));
         });
@@ -128,8 +137,9 @@ void AddSecretCommands(CLI::App& app, Action& action) {
     action = [name = *delete_name](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Delete("/secrets/" + UrlEncode(name));
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           PrintSuccess(context.err(), context.style(), Field(value, "message"));
         });

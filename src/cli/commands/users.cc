@@ -29,11 +29,13 @@ void AddUserCommands(CLI::App& app, Action& action) {
     action = [args = *create_args](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         json::object body{{"email", args.email}, {"role", args.role}};
-        if (!args.api_key.empty())
+        if (!args.api_key.empty()) {
           body["api_key"] = args.api_key;
+        }
         auto reply = api.Post("/users/create", body);
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           const json::value* user =
               value.is_object() ? value.as_object().if_contains("user") : nullptr;
@@ -56,8 +58,9 @@ void AddUserCommands(CLI::App& app, Action& action) {
     action = [](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Get("/users");
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           std::vector<std::vector<std::string>> rows;
           const json::value* users_json =
@@ -82,8 +85,9 @@ void AddUserCommands(CLI::App& app, Action& action) {
     action = [email = *revoke_email](Context& context) {
       return WithApi(context, [&](ApiClient& api) {
         auto reply = api.Post("/users/revoke", json::object{{"email", email}});
-        if (!reply)
+        if (!reply) {
           return context.Fail(reply.error());
+        }
         return context.Print(*reply, [&](const json::value& value) {
           PrintSuccess(context.err(), context.style(), Field(value, "message"));
         });
