@@ -208,7 +208,8 @@ class LocalProviderTest : public testing::Test {
 
   contract::TaskSpec Spec(const std::string& command) {
     contract::TaskSpec spec;
-    spec.execution_id = "exec" + std::to_string(++counter_);
+    // Unique across test processes: cgroups are named after the execution, machine-wide.
+    spec.execution_id = "exec-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_);
     spec.command = command;
     spec.image.reference = "host";
     spec.image.cpu = 1024;
