@@ -4,5 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
+# Let ccache reuse objects between clones in different folders (CI builds a fresh clone).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 cmake -S "$root" -B "$build_dir" -G Ninja "$@" >/dev/null
 cmake --build "$build_dir" -j "${JOBS:-2}"

@@ -8,6 +8,8 @@ cd "$root"
 
 step() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+
 step "dependencies"
 bash scripts/install-deps.sh --test
 

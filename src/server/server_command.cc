@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "config/server_config.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "providers/vault_local/rotate.h"
 #include "server/api.h"
 #include "server/handlers/routes.h"
 #include "server/http_transport.h"
@@ -105,6 +107,7 @@ class Server {
 
   int Run();
   int ResetAdmin(const std::string& email);
+  int RotateKey(const std::string& new_key_base64);
 
  private:
   core::Result<void> OpenStore();
@@ -234,20 +237,49 @@ int Server::ResetAdmin(const std::string& email) {
   return 0;
 }
 
+// Offline, with every server stopped: the vault's own rotation re-seals each secret value.
+int Server::RotateKey(const std::string& new_key_base64) {
+  if (config_.vault_provider != "local") {
+    return StartupError("rotate-key: vault provider " + config_.vault_provider +
+                        " keeps its own keys; rotate-key works with vault provider local");
+  }
+  if (auto opened = OpenStore(); !opened) return StartupError(opened.error().message);
+  contract::ProviderContext context =
+      ContextFor(config_, "vault", config_.vault_provider, node_, clock_);
+  context.section["master_key"] = config_.master_key;
+  auto report = providers::vault_local::RotateMasterKey(context, *store_, new_key_base64);
+  if (!report) return StartupError("rotate-key: " + report.error().message);
+  std::string done;
+  if (report->already_rotated > 0) {
+    done = " (" + std::to_string(report->already_rotated) + " already done by an earlier run)";
+  }
+  std::printf("re-encrypted %d secrets%s; new key fingerprint %s\n", report->reencrypted,
+              done.c_str(), report->new_fingerprint.substr(0, 12).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int ServerCommand(const contract::Registry& registry, const std::vector<std::string>& args) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
     std::printf(
         "Usage: runvoy server [flags]\n"
-        "       runvoy server reset-admin EMAIL [flags]\n\n"
-        "Runs the runvoy API server (stop it with SIGTERM).\n\nFlags:\n%s",
+        "       runvoy server reset-admin EMAIL [flags]\n"
+        "       runvoy server rotate-key [flags]\n\n"
+        "Runs the runvoy API server (stop it with SIGTERM).\n"
+        "reset-admin re-activates or creates an admin offline and prints a new API key.\n"
+        "rotate-key re-encrypts every secret under a new master key (stop every server first):\n"
+        "the new key is RUNVOY_NEW_MASTER_KEY (base64, 32 bytes), else a generated one that\n"
+        "replaces the key file; re-run it to finish an interrupted rotation.\n\nFlags:\n%s",
         config::ServerFlagsHelp().c_str());
     return 0;
   }
   std::vector<std::string> flags = args;
   std::string reset_email;
-  if (!args.empty() && args[0] == "reset-admin") {
+  const bool rotate_key = !args.empty() && args[0] == "rotate-key";
+  if (rotate_key) {
+    flags.assign(args.begin() + 1, args.end());
+  } else if (!args.empty() && args[0] == "reset-admin") {
     if (args.size() < 2 || args[1].rfind("-", 0) == 0) {
       return StartupError("usage: runvoy server reset-admin EMAIL [flags]");
     }
@@ -263,7 +295,8 @@ int ServerCommand(const contract::Registry& registry, const std::vector<std::str
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto config = config::LoadServerConfig(flags, config::CurrentEnvironment(), registry);
+  const std::map<std::string, std::string> environment = config::CurrentEnvironment();
+  auto config = config::LoadServerConfig(flags, environment, registry);
   if (!config) return StartupError(config.error().message);
   core::log::Level level = core::log::Level::kInfo;
   core::log::ParseLevel(config->log_level, level);
@@ -271,6 +304,10 @@ int ServerCommand(const contract::Registry& registry, const std::vector<std::str
 
   Server server(registry, std::move(*config));
   if (!reset_email.empty()) return server.ResetAdmin(reset_email);
+  if (rotate_key) {
+    const auto new_key = environment.find("RUNVOY_NEW_MASTER_KEY");
+    return server.RotateKey(new_key == environment.end() ? std::string() : new_key->second);
+  }
   return server.Run();
 }
 

@@ -69,11 +69,15 @@ core::Result<json::object> PlaybookRequest(const config::Playbook& source,
     }
   }
   run.secrets = secrets;
+  // The file's env is the base: RUNVOY_USER_<NAME> in the caller's environment overlays it
+  // (BuildRunRequest adds those first, so a file entry they name is left out), and the -e
+  // flags come last, so they win over both.
   std::vector<std::string> env_pairs;
   for (const auto& [name, value] : playbook->env) {
-    env_pairs.push_back(name + "=" + value);
+    if (env.vars.count("RUNVOY_USER_" + name) == 0) {
+      env_pairs.push_back(name + "=" + value);
+    }
   }
-  // Flags come last, so they win over the file.
   env_pairs.insert(env_pairs.end(), args.overrides.env.begin(), args.overrides.env.end());
   run.env = env_pairs;
   return BuildRunRequest(run, env);

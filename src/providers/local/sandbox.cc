@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "providers/local/git_workspace.h"
+
 namespace runvoy::providers::local {
 namespace {
 
@@ -224,6 +226,24 @@ core::Result<void> PrepareHostRoot(const SandboxConfig& config) {
   if (auto r = MountOrFail("tmp", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"); !r) {
     return r;
   }
+  if (!config.git.repo.empty()) {
+    // Still in the host's view of the filesystem: the host's git, the host's network (entered
+    // through net_fd), the workspace being the task's own tmpfs.
+    GitCloneOptions options;
+    options.source = config.git;
+    options.token = config.git_token;
+    options.scrub = config.scrub_values;
+    options.uid = config.uid;
+    options.gid = config.gid;
+    options.progress_fd = config.runvoy_fd;
+    options.net_fd = config.net_fd;
+    options.home_parent = root + "/tmp";
+    auto cloned = CloneIntoWorkspace(options, root + "/workspace");
+    if (config.net_fd >= 0)
+      ::close(config.net_fd);
+    if (!cloned)
+      return cloned;
+  }
   if (auto r = MakeDir(root + "/.oldroot", 0700); !r)
     return r;
   if (auto r = Sys(::chdir(root.c_str()) == 0, "chdir new root"); !r)
@@ -311,8 +331,8 @@ void ClearCapabilitySets() {
     (void)!::write(2, msg.data(), msg.size());
     ::_exit(127);
   };
-  if (::chdir("/workspace") != 0)
-    fail("chdir /workspace");
+  if (::chdir(config.workdir.c_str()) != 0)
+    fail("chdir " + config.workdir);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     fail("no_new_privs");
   DropCapabilities();
@@ -351,7 +371,14 @@ core::Result<void> CheckRootfs(const std::string& reference) {
 core::Result<void> PrepareWorkspace(const contract::GitSource& git) {
   if (git.repo.empty())
     return {};
-  return core::Fail(core::ErrorCode::kInvalidRequest, "git clone is not supported yet");
+  if (auto r = ValidateGitPath(git.path); !r)
+    return r;
+  if (::access("/usr/bin/git", X_OK) != 0 && ::access("/usr/local/bin/git", X_OK) != 0 &&
+      ::access("/bin/git", X_OK) != 0) {
+    return core::Fail(core::ErrorCode::kInvalidRequest,
+                      "git clone failed: git is not installed on the server");
+  }
+  return {};
 }
 
 core::Result<void> PrepareRootfs(const SandboxConfig& config) {
@@ -374,7 +401,8 @@ core::Result<void> LookupUser(const std::string& name, uid_t& uid, gid_t& gid) {
 }
 
 void RunInit(const SandboxConfig& config) {
-  CloseAllExcept({config.stdout_fd, config.stderr_fd, config.status_fd, config.sync_fd});
+  CloseAllExcept({config.stdout_fd, config.stderr_fd, config.status_fd, config.sync_fd,
+                  config.runvoy_fd, config.net_fd});
   ::umask(0);
   // Signals from the supervisor (SIGTERM: end the task) and children: handlers so that the
   // kernel delivers them to a namespace init, blocked so that sigwaitinfo picks them up.
@@ -403,11 +431,9 @@ void RunInit(const SandboxConfig& config) {
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     FailInit(config, std::string("make / private: ") + std::strerror(errno));
   }
-  if (auto r = PrepareRootfs(config); !r)
-    FailInit(config, r.error().message);
 
   // The supervisor moves this process into the task's cgroup meanwhile (slow on cgroup v1: an
-  // RCU grace period); the command must not start before that is done.
+  // RCU grace period); nothing of the task (git clone, command) may start before that is done.
   char byte;
   ssize_t got;
   while ((got = ::read(config.sync_fd, &byte, 1)) < 0 && errno == EINTR) {
@@ -416,6 +442,9 @@ void RunInit(const SandboxConfig& config) {
   if (got != 1)
     FailInit(config, "the supervisor could not place the task in its cgroup");
 
+  if (auto r = PrepareRootfs(config); !r)
+    FailInit(config, r.error().message);
+
   const pid_t child = ::fork();
   if (child < 0)
     FailInit(config, std::string("fork: ") + std::strerror(errno));
@@ -423,6 +452,8 @@ void RunInit(const SandboxConfig& config) {
     ExecCommand(config);
   ::close(config.stdout_fd);
   ::close(config.stderr_fd);
+  if (config.runvoy_fd >= 0)
+    ::close(config.runvoy_fd);
   WriteStatus(config.status_fd, 'R', "");
 
   for (;;) {

@@ -27,14 +27,22 @@ struct SandboxConfig {
   int stderr_fd = -1;
   int status_fd = -1;  // init → supervisor: "R", then "S"+wait status, or "E"+reason
   int sync_fd = -1;    // supervisor → init: one byte once the cgroup holds init
+  // Git workspace (SPEC.md §2.7): cloned into /workspace/repo before the command when set.
+  contract::GitSource git;
+  std::string git_token;                  // HTTPS credentials for git; never written anywhere
+  std::vector<std::string> scrub_values;  // hidden from git's messages and failure reasons
+  int runvoy_fd = -1;  // write end of the stream "runvoy" pipe (clone progress)
+  int net_fd = -1;     // the host's network namespace, for git when host_network is false
+  std::string workdir = "/workspace";  // where the command starts
 };
 
 // Whether the root filesystem of `reference` can be built; the reason when not. The seam where
 // real OCI images come in later.
 core::Result<void> CheckRootfs(const std::string& reference);
 
-// Fills the workspace before the command runs; the seam where git cloning (TaskSpec.git) comes
-// in later. For now a repository fails the task with "git clone is not supported yet".
+// Checks, before the sandbox is built, that the workspace can be filled: with a repository,
+// that git_path is relative without ".." and that the server has git. The clone itself is
+// done by the task's init (see git_workspace.h) once /workspace exists.
 core::Result<void> PrepareWorkspace(const contract::GitSource& git);
 
 // Builds the root filesystem for `config.image_reference` on `config.root_dir` (already in a

@@ -20,6 +20,7 @@
 
 #include "providers/local/cgroup.h"
 #include "providers/local/event_log.h"
+#include "providers/local/git_workspace.h"
 #include "providers/local/line_splitter.h"
 #include "providers/local/sandbox.h"
 #include "providers/local/scrubber.h"
@@ -73,6 +74,18 @@ class Supervisor {
   Supervisor(std::string dir, SupervisorSpec spec) : dir_(std::move(dir)), spec_(std::move(spec)) {
     for (const auto& s : spec_.task.secrets)
       secret_values_.push_back(s.value);
+    // A git token given in the request env is as secret as one given by a secret; so is the
+    // credential git sends (its base64 form is what travels).
+    for (const char* key : {"GITHUB_TOKEN", "GIT_TOKEN"}) {
+      auto it = spec_.task.env.find(key);
+      if (it != spec_.task.env.end() && !it->second.empty())
+        secret_values_.push_back(it->second);
+    }
+    if (!spec_.task.git.repo.empty()) {
+      git_token_ = FindGitToken(spec_.task);
+      if (!git_token_.empty())
+        secret_values_.push_back("x-access-token:" + git_token_);
+    }
   }
 
   int Run(int signal_fd);
@@ -92,6 +105,7 @@ class Supervisor {
   std::string dir_;
   SupervisorSpec spec_;
   std::vector<std::string> secret_values_;
+  std::string git_token_;
   int events_fd_ = -1;
   int epoll_fd_ = -1;
   std::string pending_;  // encoded records not yet written
@@ -315,6 +329,10 @@ int Supervisor::Run(int signal_fd) {
   config.host_network = spec_.network == "host";
   config.command = spec_.task.command;
   config.env = BuildEnvironment(spec_.task);
+  config.git = spec_.task.git;
+  config.git_token = git_token_;
+  config.scrub_values = secret_values_;
+  config.workdir = GitWorkingDirectory(spec_.task.git);
   if (::mkdir(config.root_dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return FailToStart(std::string("sandbox: cannot create the root directory: ") +
                        std::strerror(errno));
@@ -332,14 +350,24 @@ int Supervisor::Run(int signal_fd) {
   grace_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   timeout_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   tick_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  int out_pipe[2], err_pipe[2], status_pipe[2], sync_pipe[2];
+  int out_pipe[2], err_pipe[2], runvoy_pipe[2], status_pipe[2], sync_pipe[2];
   if (epoll_fd_ < 0 || grace_fd_ < 0 || timeout_fd_ < 0 || tick_fd_ < 0 ||
       ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
-      ::pipe2(status_pipe, O_CLOEXEC) != 0 || ::pipe2(sync_pipe, O_CLOEXEC) != 0) {
+      ::pipe2(runvoy_pipe, O_CLOEXEC) != 0 || ::pipe2(status_pipe, O_CLOEXEC) != 0 ||
+      ::pipe2(sync_pipe, O_CLOEXEC) != 0) {
     return FailToStart(std::string("sandbox: ") + std::strerror(errno));
+  }
+  // git clones with the server's network, whatever the task's own network is.
+  if (!config.git.repo.empty() && !config.host_network) {
+    config.net_fd = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (config.net_fd < 0) {
+      return FailToStart(std::string("sandbox: cannot open the network namespace: ") +
+                         std::strerror(errno));
+    }
   }
   config.stdout_fd = out_pipe[1];
   config.stderr_fd = err_pipe[1];
+  config.runvoy_fd = runvoy_pipe[1];
   config.status_fd = status_pipe[1];
   config.sync_fd = sync_pipe[0];
 
@@ -362,6 +390,9 @@ int Supervisor::Run(int signal_fd) {
     RunInit(config);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
+  ::close(runvoy_pipe[1]);
+  if (config.net_fd >= 0)
+    ::close(config.net_fd);
   ::close(status_pipe[1]);
   ::close(sync_pipe[0]);
   if (auto r = cgroup_.Add(init_pid_); !r) {
@@ -375,8 +406,10 @@ int Supervisor::Run(int signal_fd) {
 
   StreamState out(core::LogStream::kStdout, secret_values_);
   StreamState err(core::LogStream::kStderr, secret_values_);
+  StreamState progress(core::LogStream::kRunvoy, secret_values_);
   out.fd = out_pipe[0];
   err.fd = err_pipe[0];
+  progress.fd = runvoy_pipe[0];
   status_fd_ = status_pipe[0];
   auto watch = [&](int fd, uint64_t tag) {
     struct epoll_event ev;
@@ -384,9 +417,10 @@ int Supervisor::Run(int signal_fd) {
     ev.data.u64 = tag;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   };
-  enum : uint64_t { kOut, kErr, kStatus, kSignal, kGrace, kTimeout, kTick };
+  enum : uint64_t { kOut, kErr, kProgress, kStatus, kSignal, kGrace, kTimeout, kTick };
   watch(out.fd, kOut);
   watch(err.fd, kErr);
+  watch(progress.fd, kProgress);
   watch(status_fd_, kStatus);
   watch(signal_fd, kSignal);
   watch(grace_fd_, kGrace);
@@ -398,7 +432,7 @@ int Supervisor::Run(int signal_fd) {
   }
   ArmTimer(tick_fd_, 200, 200);
 
-  while (!init_done_ || out.fd >= 0 || err.fd >= 0 || status_fd_ >= 0) {
+  while (!init_done_ || out.fd >= 0 || err.fd >= 0 || progress.fd >= 0 || status_fd_ >= 0) {
     struct epoll_event events[8];
     const int n = ::epoll_wait(epoll_fd_, events, 8, -1);
     if (n < 0 && errno != EINTR)
@@ -413,6 +447,10 @@ int Supervisor::Run(int signal_fd) {
         case kErr:
           if (err.fd >= 0)
             ReadStream(err);
+          break;
+        case kProgress:
+          if (progress.fd >= 0)
+            ReadStream(progress);
           break;
         case kStatus:
           if (status_fd_ >= 0)
@@ -437,7 +475,7 @@ int Supervisor::Run(int signal_fd) {
           // Once init is gone every process of the namespace is gone and the pipes end; this
           // only guards against the impossible.
           if (init_done_ && ++drain_ticks_ > 25) {
-            for (StreamState* s : {&out, &err}) {
+            for (StreamState* s : {&out, &err, &progress}) {
               if (s->fd >= 0) {
                 ::close(s->fd);
                 s->fd = -1;

@@ -1,74 +1,55 @@
 #include "providers/vault_local/local_vault.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/crypto.h"
 #include "core/sha256.h"
+#include "providers/vault_local/key_material.h"
 
 namespace runvoy::providers::vault_local {
 namespace {
 
-constexpr const char* kFingerprintSetting = "vault.local.key_fingerprint";
-constexpr const char* kBlobPrefix = "secret/";
-
-core::Error VaultError(std::string message) {
-  return {core::ErrorCode::kInvalidRequest, std::move(message), {}};
-}
-
-core::Result<std::string> DecodeKey(const std::string& text, const std::string& origin) {
-  std::string trimmed = text;
-  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r' ||
-                              trimmed.back() == ' ')) {
-    trimmed.pop_back();
-  }
-  auto raw = common::Base64Decode(trimmed);
-  if (!raw || raw->size() != 32) {
-    return tl::unexpected(
-        VaultError(fmt::format("{}: the master key must be 32 bytes, base64-encoded", origin)));
-  }
-  return *raw;
-}
+using internal::kBlobPrefix;
+using internal::kFingerprintSetting;
+using internal::kRotationSetting;
+using internal::KeyError;
 
 core::Result<std::string> ReadOrCreateKeyFile(const std::string& path, bool may_create) {
-  std::ifstream in(path);
-  if (in) {
-    std::stringstream text;
-    text << in.rdbuf();
-    return DecodeKey(text.str(), path);
-  }
+  auto existing = internal::ReadKeyFile(path);
+  if (!existing) return tl::unexpected(existing.error());
+  if (*existing) return **existing;
   if (!may_create) {
-    return tl::unexpected(VaultError(fmt::format(
+    return tl::unexpected(KeyError(fmt::format(
         "no master key: set RUNVOY_MASTER_KEY or vault.local.key_file ({} does not exist); a "
         "shared store never gets an invented key",
         path)));
   }
-  const std::string encoded = common::Base64Encode(common::RandomBytes(32)) + "\n";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return tl::unexpected(VaultError(fmt::format("cannot create master key file {}", path)));
+  std::string key = common::RandomBytes(32);
+  if (auto written = internal::WriteKeyFile(path, key, true); !written) {
+    return tl::unexpected(written.error());
   }
-  const bool written = ::write(fd, encoded.data(), encoded.size()) ==
-                       static_cast<ssize_t>(encoded.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written) return tl::unexpected(VaultError(fmt::format("cannot write {}", path)));
-  return DecodeKey(encoded, path);
+  return key;
+}
+
+core::Error RotationInProgress(const std::string& new_fingerprint) {
+  return KeyError(fmt::format(
+      "a master key rotation (to key {}) was interrupted: run `runvoy server rotate-key` again "
+      "to finish it before starting the server",
+      new_fingerprint.substr(0, 12)));
 }
 
 class LocalVault final : public contract::SecretVault {
  public:
-  LocalVault(contract::Store& store, std::string key) : store_(store), key_(std::move(key)) {}
+  LocalVault(contract::Store& store, std::string key)
+      : store_(store), key_(std::move(key)), fingerprint_(KeyFingerprint(key_)) {}
 
   std::string Name() const override { return "local"; }
 
   core::Result<void> Put(const std::string& name, const std::string& value) override {
+    // A value sealed under a key that `rotate-key` has replaced meanwhile would be lost.
+    if (auto current = KeyIsCurrent(); !current) return current;
     auto sealed = common::AesGcmSeal(key_, value, name);
     if (!sealed) return tl::unexpected(sealed.error());
     return store_.Blobs().Put(kBlobPrefix + name, *sealed);
@@ -80,6 +61,7 @@ class LocalVault final : public contract::SecretVault {
     if (!*sealed) return std::optional<std::string>();
     auto opened = common::AesGcmOpen(key_, **sealed, name);
     if (!opened) {
+      if (auto current = KeyIsCurrent(); !current) return tl::unexpected(current.error());
       return core::Fail(core::ErrorCode::kInternal, "a stored secret does not decrypt",
                         "the value was sealed under another master key or altered");
     }
@@ -91,18 +73,34 @@ class LocalVault final : public contract::SecretVault {
   }
 
  private:
+  // kServiceUnavailable when a rotation has started or finished since this vault was made.
+  core::Result<void> KeyIsCurrent() {
+    auto rotating = internal::ReadSetting(store_, kRotationSetting);
+    if (!rotating) return tl::unexpected(rotating.error());
+    auto stored = internal::ReadSetting(store_, kFingerprintSetting);
+    if (!stored) return tl::unexpected(stored.error());
+    if (*rotating || (*stored && **stored != fingerprint_)) {
+      return core::Fail(core::ErrorCode::kServiceUnavailable, "the master key is being rotated",
+                        "restart the server with the new master key");
+    }
+    return {};
+  }
+
   contract::Store& store_;
   const std::string key_;  // raw 32 bytes; never logged
+  const std::string fingerprint_;
 };
 
 core::Result<std::unique_ptr<contract::SecretVault>> MakeLocalVault(
     const contract::ProviderContext& context, contract::Store& store) {
+  auto rotating = internal::ReadSetting(store, kRotationSetting);
+  if (!rotating) return tl::unexpected(rotating.error());
+  if (*rotating) return tl::unexpected(RotationInProgress(**rotating));
   core::Result<std::string> key;
   if (const std::string given = context.Get("master_key"); !given.empty()) {
-    key = DecodeKey(given, "RUNVOY_MASTER_KEY");
+    key = internal::DecodeKey(given, "RUNVOY_MASTER_KEY");
   } else {
-    const std::string default_path = context.data_dir + "/master.key";
-    key = ReadOrCreateKeyFile(context.Get("key_file", default_path), !store.IsShared());
+    key = ReadOrCreateKeyFile(internal::KeyFilePath(context), !store.IsShared());
   }
   if (!key) return tl::unexpected(key.error());
 
@@ -113,9 +111,11 @@ core::Result<std::unique_ptr<contract::SecretVault>> MakeLocalVault(
     auto names = store.Blobs().Names();
     if (!names) return tl::unexpected(names.error());
     bool has_secrets = false;
-    for (const std::string& name : *names) has_secrets = has_secrets || name.rfind(kBlobPrefix, 0) == 0;
+    for (const std::string& name : *names) {
+      has_secrets = has_secrets || name.rfind(kBlobPrefix, 0) == 0;
+    }
     if (has_secrets) {
-      return tl::unexpected(VaultError(
+      return tl::unexpected(KeyError(
           "the master key does not match the one the stored secrets were encrypted with "
           "(use the original key, or `runvoy server rotate-key`)"));
     }
