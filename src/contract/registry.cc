@@ -45,7 +45,9 @@ void Registry::AddCompute(std::string name, std::vector<std::string> keys,
   computes_[std::move(name)] = {std::move(keys), std::move(factory)};
 }
 
-void Registry::AddVault(std::string name, std::vector<std::string> keys, VaultFactory factory) {
+void Registry::AddVault(std::string name, std::vector<std::string> keys, VaultFactory factory,
+                        VaultKeyRotation rotation) {
+  if (rotation) vault_rotations_[name] = std::move(rotation);
   vaults_[std::move(name)] = {std::move(keys), std::move(factory)};
 }
 
@@ -71,6 +73,18 @@ Result<std::unique_ptr<SecretVault>> Registry::MakeVault(const std::string& name
   const auto it = vaults_.find(name);
   if (it == vaults_.end()) return tl::unexpected(UnknownProvider(ProviderKind::kVault, name, vaults_));
   return it->second.factory(context, store);
+}
+
+Result<std::string> Registry::RotateVaultKey(const std::string& name,
+                                             const ProviderContext& context, Store& store,
+                                             const std::string& new_key) const {
+  if (vaults_.count(name) == 0) return tl::unexpected(UnknownProvider(ProviderKind::kVault, name, vaults_));
+  const auto it = vault_rotations_.find(name);
+  if (it == vault_rotations_.end()) {
+    return core::Fail(core::ErrorCode::kInvalidRequest,
+                      fmt::format("vault provider {} keeps its own keys; rotate them there", name));
+  }
+  return it->second(context, store, new_key);
 }
 
 std::optional<std::vector<std::string>> Registry::Keys(ProviderKind kind,

@@ -36,6 +36,10 @@ using ComputeFactory =
     std::function<Result<std::unique_ptr<ComputeProvider>>(const ProviderContext&)>;
 using VaultFactory =
     std::function<Result<std::unique_ptr<SecretVault>>(const ProviderContext&, Store& store)>;
+// Re-encrypts a vault's values under a new master key (`runvoy server rotate-key`), offline;
+// returns the one-line summary to print. `new_key` may be empty when the vault makes one.
+using VaultKeyRotation = std::function<Result<std::string>(
+    const ProviderContext&, Store& store, const std::string& new_key)>;
 
 enum class ProviderKind { kStore, kCompute, kVault };
 std::string_view ProviderKindName(ProviderKind kind);  // "store", "compute", "vault"
@@ -46,7 +50,9 @@ class Registry {
   // `keys` are the keys the provider's YAML section accepts (anything else is a start-up error).
   void AddStore(std::string name, std::vector<std::string> keys, StoreFactory factory);
   void AddCompute(std::string name, std::vector<std::string> keys, ComputeFactory factory);
-  void AddVault(std::string name, std::vector<std::string> keys, VaultFactory factory);
+  // `rotation` is for vaults that keep their own master key; others leave it empty.
+  void AddVault(std::string name, std::vector<std::string> keys, VaultFactory factory,
+                VaultKeyRotation rotation = nullptr);
 
   // kInvalidRequest naming the known providers when `name` is not registered.
   Result<std::unique_ptr<Store>> MakeStore(const std::string& name,
@@ -56,6 +62,9 @@ class Registry {
   Result<std::unique_ptr<SecretVault>> MakeVault(const std::string& name,
                                                  const ProviderContext& context,
                                                  Store& store) const;
+  // kInvalidRequest when the vault is unknown or keeps no master key of its own.
+  Result<std::string> RotateVaultKey(const std::string& name, const ProviderContext& context,
+                                     Store& store, const std::string& new_key) const;
 
   // The keys a provider's section accepts; nullopt when no such provider is registered.
   std::optional<std::vector<std::string>> Keys(ProviderKind kind, const std::string& name) const;
@@ -70,6 +79,7 @@ class Registry {
   std::map<std::string, Entry<StoreFactory>> stores_;
   std::map<std::string, Entry<ComputeFactory>> computes_;
   std::map<std::string, Entry<VaultFactory>> vaults_;
+  std::map<std::string, VaultKeyRotation> vault_rotations_;
 };
 
 }  // namespace runvoy::contract

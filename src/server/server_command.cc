@@ -17,7 +17,6 @@
 #include "config/server_config.h"
 #include "core/log.h"
 #include "core/version.h"
-#include "providers/vault_local/rotate.h"
 #include "server/api.h"
 #include "server/handlers/routes.h"
 #include "server/http_transport.h"
@@ -239,22 +238,13 @@ int Server::ResetAdmin(const std::string& email) {
 
 // Offline, with every server stopped: the vault's own rotation re-seals each secret value.
 int Server::RotateKey(const std::string& new_key_base64) {
-  if (config_.vault_provider != "local") {
-    return StartupError("rotate-key: vault provider " + config_.vault_provider +
-                        " keeps its own keys; rotate-key works with vault provider local");
-  }
   if (auto opened = OpenStore(); !opened) return StartupError(opened.error().message);
   contract::ProviderContext context =
       ContextFor(config_, "vault", config_.vault_provider, node_, clock_);
   context.section["master_key"] = config_.master_key;
-  auto report = providers::vault_local::RotateMasterKey(context, *store_, new_key_base64);
-  if (!report) return StartupError("rotate-key: " + report.error().message);
-  std::string done;
-  if (report->already_rotated > 0) {
-    done = " (" + std::to_string(report->already_rotated) + " already done by an earlier run)";
-  }
-  std::printf("re-encrypted %d secrets%s; new key fingerprint %s\n", report->reencrypted,
-              done.c_str(), report->new_fingerprint.substr(0, 12).c_str());
+  auto summary = registry_.RotateVaultKey(config_.vault_provider, context, *store_, new_key_base64);
+  if (!summary) return StartupError("rotate-key: " + summary.error().message);
+  std::printf("%s\n", summary->c_str());
   return 0;
 }
 

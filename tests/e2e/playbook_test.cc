@@ -2,8 +2,6 @@
 // CLI against the real server (local sandbox, `host` image) from a project directory holding
 // them in .runvoy/.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +11,7 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "support/runvoy_server.h"
 
@@ -126,7 +125,8 @@ TEST_F(PlaybookTest, ListShowsEveryExampleButNotTheConfigFile) {
   }();
   ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
   std::vector<std::string> names;
-  for (const auto& item : json::parse(as_json.out).at("playbooks").as_array()) {
+  const json::value listed_json = json::parse(as_json.out);
+  for (const auto& item : listed_json.at("playbooks").as_array()) {
     names.emplace_back(item.at("name").as_string());
   }
   EXPECT_EQ(names, (std::vector<std::string>{"disk-usage", "failing", "hello", "uses-secret"}));
@@ -217,8 +217,8 @@ TEST_F(PlaybookTest, FlagsOverrideTheFileAndSecretsAreAppended) {
   EXPECT_EQ(on_other.out, "Hey, world!\nworking directory /workspace\n");
   EXPECT_EQ(LastExecution().at("image_id"), other_id.c_str());
 
-  for (const auto& [name, key] : std::map<std::string, std::string>{{"api-token", "API_TOKEN"},
-                                                                    {"extra-token", "EXTRA"}}) {
+  for (const auto& [name, key] :
+       std::map<std::string, std::string>{{"api-token", "API_TOKEN"}, {"extra-token", "EXTRA"}}) {
     const auto created = server_->Call(
         "POST", "/api/v1/secrets", developer_,
         json::serialize(json::object{{"name", name}, {"key_name", key}, {"value", name + "-v"}}));

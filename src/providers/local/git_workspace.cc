@@ -1,5 +1,11 @@
 #include "providers/local/git_workspace.h"
 
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
@@ -10,12 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <climits>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-
 #include "providers/local/scrubber.h"
 
 namespace runvoy::providers::local {
@@ -23,14 +23,6 @@ namespace {
 
 constexpr const char* kGitCandidates[] = {"/usr/bin/git", "/usr/local/bin/git", "/bin/git"};
 constexpr size_t kMaxCapturedBytes = 64 * 1024;
-
-std::string FindGitBinary() {
-  for (const char* candidate : kGitCandidates) {
-    if (::access(candidate, X_OK) == 0)
-      return candidate;
-  }
-  return {};
-}
 
 void WriteAll(int fd, std::string_view data) {
   if (fd < 0)
@@ -144,11 +136,13 @@ core::Result<GitResult> RunGit(const GitCloneOptions& options, const std::string
   int err_pipe[2];
   int out_pipe[2] = {-1, -1};
   if (::pipe2(err_pipe, O_CLOEXEC) != 0 || (capture_stdout && ::pipe2(out_pipe, O_CLOEXEC) != 0)) {
-    return core::Fail(core::ErrorCode::kInternal, std::string("git: pipe: ") + std::strerror(errno));
+    return core::Fail(core::ErrorCode::kInternal,
+                      std::string("git: pipe: ") + std::strerror(errno));
   }
   const pid_t pid = ::fork();
   if (pid < 0) {
-    return core::Fail(core::ErrorCode::kInternal, std::string("git: fork: ") + std::strerror(errno));
+    return core::Fail(core::ErrorCode::kInternal,
+                      std::string("git: fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
     sigset_t none;
@@ -228,7 +222,9 @@ core::Result<GitResult> RunGit(const GitCloneOptions& options, const std::string
   return result;
 }
 
-bool Succeeded(const GitResult& r) { return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0; }
+bool Succeeded(const GitResult& r) {
+  return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
+}
 
 std::string Why(const GitResult& r) {
   if (!r.last_error.empty())
@@ -259,6 +255,14 @@ bool HasParentSegment(std::string_view path) {
 }
 
 }  // namespace
+
+std::string FindGitBinary() {
+  for (const char* candidate : kGitCandidates) {
+    if (::access(candidate, X_OK) == 0)
+      return candidate;
+  }
+  return {};
+}
 
 std::string FindGitToken(const contract::TaskSpec& task) {
   for (const char* key : {"GITHUB_TOKEN", "GIT_TOKEN"}) {
@@ -327,7 +331,7 @@ core::Result<void> CheckGitPath(const std::string& repo_dir, const std::string& 
     return core::Fail(core::ErrorCode::kInvalidRequest,
                       "git_path " + path + " leads out of the repository");
   }
-  if (resolved.compare(base.size(), 6, "/.git") == 0 &&
+  if (resolved.compare(base.size(), 5, "/.git") == 0 &&
       (resolved.size() == base.size() + 5 || resolved[base.size() + 5] == '/')) {
     return core::Fail(core::ErrorCode::kInvalidRequest,
                       "git_path " + path + " is inside the repository's .git directory");
@@ -364,8 +368,7 @@ core::Result<void> CloneIntoWorkspace(const GitCloneOptions& options,
 
   const bool commit = LooksLikeCommit(source.ref);
   Progress(options, "### runvoy: cloning " + source.repo + " (ref " +
-                        (source.ref.empty() ? std::string("(default branch)") : source.ref) +
-                        ")");
+                        (source.ref.empty() ? std::string("(default branch)") : source.ref) + ")");
   std::vector<std::string> clone = {"clone", "--no-local"};
   if (commit) {
     clone.push_back("--no-checkout");
@@ -383,8 +386,8 @@ core::Result<void> CloneIntoWorkspace(const GitCloneOptions& options,
 
   const std::string repo_dir = workspace_dir + "/repo";
   if (commit) {
-    auto checkout = RunGit(options, git, repo_dir, env,
-                           {"checkout", "--quiet", "--detach", source.ref}, false);
+    auto checkout =
+        RunGit(options, git, repo_dir, env, {"checkout", "--quiet", "--detach", source.ref}, false);
     if (!checkout)
       return Failure(options, checkout.error().message);
     if (!Succeeded(*checkout)) {
@@ -407,9 +410,9 @@ core::Result<void> CloneIntoWorkspace(const GitCloneOptions& options,
   g_chown_uid = options.uid;
   g_chown_gid = options.gid;
   if (::nftw(repo_dir.c_str(), ChownEntry, 64, FTW_PHYS) != 0) {
-    return core::Fail(core::ErrorCode::kInternal,
-                      std::string("git: cannot hand the clone to the run user: ") +
-                          std::strerror(errno));
+    return core::Fail(
+        core::ErrorCode::kInternal,
+        std::string("git: cannot hand the clone to the run user: ") + std::strerror(errno));
   }
   return {};
 }

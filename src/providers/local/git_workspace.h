@@ -25,10 +25,13 @@ struct GitCloneOptions {
   std::vector<std::string> scrub;  // values hidden from the failure reason (token, secrets)
   uid_t uid = 65534;               // owner of the cloned files
   gid_t gid = 65534;
-  int progress_fd = -1;  // progress and git's messages go there as lines (stream runvoy)
-  int net_fd = -1;       // a network namespace to run git in; -1 = the current one
+  int progress_fd = -1;     // progress and git's messages go there as lines (stream runvoy)
+  int net_fd = -1;          // a network namespace to run git in; -1 = the current one
   std::string home_parent;  // a private, writable directory for git's temporary HOME
 };
+
+// The path of the server's git binary; empty when git is not installed.
+std::string FindGitBinary();
 
 // The token for HTTPS clones: GITHUB_TOKEN, then GIT_TOKEN, from the request env (which wins,
 // as in the command's environment) or else from the secrets. Empty when there is none.

@@ -373,8 +373,7 @@ core::Result<void> PrepareWorkspace(const contract::GitSource& git) {
     return {};
   if (auto r = ValidateGitPath(git.path); !r)
     return r;
-  if (::access("/usr/bin/git", X_OK) != 0 && ::access("/usr/local/bin/git", X_OK) != 0 &&
-      ::access("/bin/git", X_OK) != 0) {
+  if (FindGitBinary().empty()) {
     return core::Fail(core::ErrorCode::kInvalidRequest,
                       "git clone failed: git is not installed on the server");
   }

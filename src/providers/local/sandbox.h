@@ -31,8 +31,8 @@ struct SandboxConfig {
   contract::GitSource git;
   std::string git_token;                  // HTTPS credentials for git; never written anywhere
   std::vector<std::string> scrub_values;  // hidden from git's messages and failure reasons
-  int runvoy_fd = -1;  // write end of the stream "runvoy" pipe (clone progress)
-  int net_fd = -1;     // the host's network namespace, for git when host_network is false
+  int runvoy_fd = -1;                     // write end of the "runvoy" stream's pipe
+  int net_fd = -1;  // the host's network namespace, for git when host_network is false
   std::string workdir = "/workspace";  // where the command starts
 };
 

@@ -1,9 +1,5 @@
 #include "providers/vault_local/key_material.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -11,7 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/crypto.h"
 
@@ -76,14 +75,14 @@ core::Result<void> WriteKeyFile(const std::string& path, const std::string& raw_
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
   const int fd = ::open(path.c_str(), flags, 0600);
   if (fd < 0) {
-    return tl::unexpected(KeyError(
-        fmt::format("cannot create master key file {}: {}", path, std::strerror(errno))));
+    return tl::unexpected(
+        KeyError(fmt::format("cannot create master key file {}: {}", path, std::strerror(errno))));
   }
   // An existing file keeps its mode on O_TRUNC: make sure it is 0600 before the key is in it.
-  const bool written = ::fchmod(fd, 0600) == 0 &&
-                       ::write(fd, encoded.data(), encoded.size()) ==
-                           static_cast<ssize_t>(encoded.size()) &&
-                       ::fsync(fd) == 0;
+  const bool written =
+      ::fchmod(fd, 0600) == 0 &&
+      ::write(fd, encoded.data(), encoded.size()) == static_cast<ssize_t>(encoded.size()) &&
+      ::fsync(fd) == 0;
   ::close(fd);
   if (!written) return tl::unexpected(KeyError(fmt::format("cannot write {}", path)));
   return SyncDirectoryOf(path);
@@ -91,8 +90,8 @@ core::Result<void> WriteKeyFile(const std::string& path, const std::string& raw_
 
 core::Result<void> ReplaceFile(const std::string& from, const std::string& to) {
   if (std::rename(from.c_str(), to.c_str()) != 0) {
-    return tl::unexpected(KeyError(
-        fmt::format("cannot rename {} to {}: {}", from, to, std::strerror(errno))));
+    return tl::unexpected(
+        KeyError(fmt::format("cannot rename {} to {}: {}", from, to, std::strerror(errno))));
   }
   return SyncDirectoryOf(to);
 }

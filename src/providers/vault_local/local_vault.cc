@@ -7,14 +7,15 @@
 #include "common/crypto.h"
 #include "core/sha256.h"
 #include "providers/vault_local/key_material.h"
+#include "providers/vault_local/rotate.h"
 
 namespace runvoy::providers::vault_local {
 namespace {
 
 using internal::kBlobPrefix;
+using internal::KeyError;
 using internal::kFingerprintSetting;
 using internal::kRotationSetting;
-using internal::KeyError;
 
 core::Result<std::string> ReadOrCreateKeyFile(const std::string& path, bool may_create) {
   auto existing = internal::ReadKeyFile(path);
@@ -115,9 +116,9 @@ core::Result<std::unique_ptr<contract::SecretVault>> MakeLocalVault(
       has_secrets = has_secrets || name.rfind(kBlobPrefix, 0) == 0;
     }
     if (has_secrets) {
-      return tl::unexpected(KeyError(
-          "the master key does not match the one the stored secrets were encrypted with "
-          "(use the original key, or `runvoy server rotate-key`)"));
+      return tl::unexpected(
+          KeyError("the master key does not match the one the stored secrets were encrypted with "
+                   "(use the original key, or `runvoy server rotate-key`)"));
     }
   }
   if (!*stored || **stored != fingerprint) {
@@ -135,7 +136,20 @@ std::string KeyFingerprint(const std::string& raw_key) {
 }
 
 void Register(contract::Registry& registry) {
-  registry.AddVault("local", {"key_file"}, MakeLocalVault);
+  registry.AddVault("local", {"key_file"}, MakeLocalVault,
+                    [](const contract::ProviderContext& context, contract::Store& store,
+                       const std::string& new_key) -> core::Result<std::string> {
+                      auto report = RotateMasterKey(context, store, new_key);
+                      if (!report) return tl::unexpected(report.error());
+                      std::string earlier;
+                      if (report->already_rotated > 0) {
+                        earlier = fmt::format(" ({} already done by an earlier run)",
+                                              report->already_rotated);
+                      }
+                      return fmt::format("re-encrypted {} secrets{}; new key fingerprint {}",
+                                         report->reencrypted, earlier,
+                                         report->new_fingerprint.substr(0, 12));
+                    });
 }
 
 }  // namespace runvoy::providers::vault_local

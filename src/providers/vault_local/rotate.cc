@@ -13,11 +13,13 @@ namespace runvoy::providers::vault_local {
 namespace {
 
 using internal::kBlobPrefix;
+using internal::KeyError;
 using internal::kFingerprintSetting;
 using internal::kRotationSetting;
-using internal::KeyError;
 
-std::string Short(const std::string& fingerprint) { return fingerprint.substr(0, 12); }
+std::string Short(const std::string& fingerprint) {
+  return fingerprint.substr(0, 12);
+}
 
 // The keys a rotation works with.
 struct RotationKeys {
@@ -48,8 +50,8 @@ class Rotation {
     auto stored = internal::ReadSetting(store_, kFingerprintSetting);
     if (!stored) return tl::unexpected(stored.error());
 
-    auto keys = *pending ? Resume(**pending, *stored, *current, given)
-                         : Begin(*stored, *current, given);
+    auto keys =
+        *pending ? Resume(**pending, *stored, *current, given) : Begin(*stored, *current, given);
     if (!keys) return tl::unexpected(keys.error());
 
     RotationReport report;
@@ -70,9 +72,9 @@ class Rotation {
     auto key = internal::ReadKeyFile(key_file_);
     if (!key) return tl::unexpected(key.error());
     if (!*key) {
-      return tl::unexpected(KeyError(fmt::format(
-          "no master key to rotate: {} does not exist and RUNVOY_MASTER_KEY is not set",
-          key_file_)));
+      return tl::unexpected(KeyError(
+          fmt::format("no master key to rotate: {} does not exist and RUNVOY_MASTER_KEY is not set",
+                      key_file_)));
     }
     return **key;
   }
@@ -101,9 +103,9 @@ class Rotation {
       }
     }
     if (!given && env_mode_) {
-      return tl::unexpected(KeyError(
-          "RUNVOY_MASTER_KEY is set: give the new key (32 bytes, base64) in "
-          "RUNVOY_NEW_MASTER_KEY, then start the server with it as RUNVOY_MASTER_KEY"));
+      return tl::unexpected(
+          KeyError("RUNVOY_MASTER_KEY is set: give the new key (32 bytes, base64) in "
+                   "RUNVOY_NEW_MASTER_KEY, then start the server with it as RUNVOY_MASTER_KEY"));
     }
     if (!given && store_.IsShared()) {
       return tl::unexpected(KeyError(
@@ -135,8 +137,8 @@ class Rotation {
       return tl::unexpected(KeyError(fmt::format(
           "an interrupted rotation to another key ({}) must finish first: re-run rotate-key with "
           "that key in RUNVOY_NEW_MASTER_KEY{}",
-          Short(pending), env_mode_ ? "" : fmt::format(" or without it (keeping {})",
-                                                       new_key_file_))));
+          Short(pending),
+          env_mode_ ? "" : fmt::format(" or without it (keeping {})", new_key_file_))));
     }
     std::vector<std::string> candidates;
     if (given) candidates.push_back(*given);

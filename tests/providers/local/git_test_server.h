@@ -133,6 +133,7 @@ struct TestRepos {
   bool Create(const std::string& base) {
     dir = base;
     const std::string git = "git -c user.email=t@example.com -c user.name=t ";
+    // clang-format off
     const std::string script =
         "export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null\n"
         "rm -rf '" + dir + "'; mkdir -p '" + dir + "/http/public' '" + dir + "/http/private'\n"
@@ -146,6 +147,7 @@ struct TestRepos {
         "git clone -q --bare . '" + dir + "/http/public/repo.git'\n"
         "git clone -q --bare . '" + dir + "/http/private/repo.git'\n"
         "chmod -R a+rX '" + dir + "'\n";
+    // clang-format on
     if (!Sh(script))
       return false;
     const std::string in = "cd '" + dir + "/src'; ";

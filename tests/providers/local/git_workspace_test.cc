@@ -19,13 +19,14 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "contract/compute.h"
 #include "contract/registry.h"
-#include "providers/local/local_provider.h"
 #include "git_test_server.h"
+#include "providers/local/local_provider.h"
 
 #ifndef RUNVOY_FAKE_SUPERVISOR
 #error "RUNVOY_FAKE_SUPERVISOR must name the fake runvoy binary"
@@ -248,8 +249,8 @@ class GitWorkspaceTest : public testing::Test {
 
   Sink::Execution Run(const contract::TaskSpec& spec) {
     Start(spec);
-    EXPECT_TRUE(
-        sink_.WaitFor(spec.execution_id, [](const Sink::Execution& e) { return e.exit.has_value(); }))
+    EXPECT_TRUE(sink_.WaitFor(spec.execution_id,
+                              [](const Sink::Execution& e) { return e.exit.has_value(); }))
         << "no exit for " << spec.command;
     return sink_.Get(spec.execution_id);
   }
@@ -283,9 +284,10 @@ class GitWorkspaceTest : public testing::Test {
 };
 
 TEST_F(GitWorkspaceTest, ClonesTheDefaultBranchAndStartsInTheRepositoryAsTheRunUser) {
-  auto e = Run(Spec("pwd; cat file; stat -c %U:%G file .git; touch new && echo writable; "
-                    "git -C /workspace/repo log --oneline | wc -l",
-                    repos_.FileUrl()));
+  auto e =
+      Run(Spec("pwd; cat file; stat -c %U:%G file .git; touch new && echo writable; "
+               "git -C /workspace/repo log --oneline | wc -l",
+               repos_.FileUrl()));
   ASSERT_TRUE(e.exit);
   EXPECT_EQ(e.exit->cause, TaskExit::Cause::kExited) << e.exit->reason;
   EXPECT_EQ(e.exit->exit_code, 0);
@@ -293,7 +295,8 @@ TEST_F(GitWorkspaceTest, ClonesTheDefaultBranchAndStartsInTheRepositoryAsTheRunU
             (std::vector<std::string>{"/workspace/repo", "main-2", "nobody:nogroup",
                                       "nobody:nogroup", "writable", "1"}));
   const auto runvoy = Lines(e, core::LogStream::kRunvoy);
-  EXPECT_TRUE(Contains(runvoy, "### runvoy: cloning " + repos_.FileUrl() + " (ref (default branch))"))
+  EXPECT_TRUE(
+      Contains(runvoy, "### runvoy: cloning " + repos_.FileUrl() + " (ref (default branch))"))
       << testing::PrintToString(runvoy);
   EXPECT_TRUE(Contains(runvoy, "### runvoy: checked out " + repos_.main_sha));
 }
@@ -302,10 +305,10 @@ TEST_F(GitWorkspaceTest, ChecksOutABranchATagAndACommit) {
   struct Case {
     std::string ref, content, sha;
   };
-  for (const Case& c : {Case{"feature", "feature", repos_.feature_sha},
-                        Case{"v1", "main-1", repos_.first_sha},
-                        Case{repos_.first_sha, "main-1", repos_.first_sha},
-                        Case{repos_.feature_sha.substr(0, 10), "feature", repos_.feature_sha}}) {
+  for (const Case& c :
+       {Case{"feature", "feature", repos_.feature_sha}, Case{"v1", "main-1", repos_.first_sha},
+        Case{repos_.first_sha, "main-1", repos_.first_sha},
+        Case{repos_.feature_sha.substr(0, 10), "feature", repos_.feature_sha}}) {
     auto e = Run(Spec("cat file; git rev-parse HEAD", repos_.FileUrl(), c.ref));
     ASSERT_TRUE(e.exit) << c.ref;
     EXPECT_EQ(e.exit->cause, TaskExit::Cause::kExited) << c.ref << ": " << e.exit->reason;
@@ -325,8 +328,7 @@ TEST_F(GitWorkspaceTest, StartsInTheGitPath) {
 }
 
 TEST_F(GitWorkspaceTest, AMissingRefFailsTheTaskWithTheReason) {
-  ExpectFailedWith(Run(Spec("echo never", repos_.FileUrl(), "no-such-branch")),
-                   "no-such-branch");
+  ExpectFailedWith(Run(Spec("echo never", repos_.FileUrl(), "no-such-branch")), "no-such-branch");
   ExpectFailedWith(Run(Spec("echo never", repos_.FileUrl(), "0123456789abcdef")),
                    "0123456789abcdef");
 }
@@ -346,8 +348,7 @@ TEST_F(GitWorkspaceTest, APathLeavingTheRepositoryFailsTheTask) {
                    "git_path sub/up leads out of the repository");
   ExpectFailedWith(Run(Spec("echo never", repos_.FileUrl(), "", "sub/abs")),
                    "git_path sub/abs leads out of the repository");
-  ExpectFailedWith(Run(Spec("echo never", repos_.FileUrl(), "", "sub/../..")),
-                   "without \"..\"");
+  ExpectFailedWith(Run(Spec("echo never", repos_.FileUrl(), "", "sub/../..")), "without \"..\"");
 }
 
 TEST_F(GitWorkspaceTest, ClonesOverHttpAlthoughTheTaskHasNoNetwork) {
@@ -370,8 +371,8 @@ TEST_F(GitWorkspaceTest, ClonesAPrivateRepositoryWithATokenSecretThatAppearsNowh
     return e.exit.has_value() || !e.events.empty();
   }));
   EXPECT_TRUE(FilesContaining(data_dir_, kToken).empty());
-  ASSERT_TRUE(
-      sink_.WaitFor(spec.execution_id, [](const Sink::Execution& e) { return e.exit.has_value(); }));
+  ASSERT_TRUE(sink_.WaitFor(spec.execution_id,
+                            [](const Sink::Execution& e) { return e.exit.has_value(); }));
   auto e = sink_.Get(spec.execution_id);
   EXPECT_EQ(e.exit->exit_code, 0) << e.exit->reason;
   // The command gets the secret (scrubbed in its output), and the tag's content.
@@ -405,7 +406,9 @@ TEST_F(GitWorkspaceTest, AWrongOrMissingTokenFailsWithoutShowingIt) {
   ExpectFailedWith(Run(Spec("echo never", url + "/private/repo.git")), "failed");
 }
 
-// A server that accepts connections and never answers: the clone hangs until the task ends.
+// A server that never answers: the clone hangs until the task ends. (Progress lines of the
+// clone reach the sink only once the command starts, or with the exit: they cannot tell that
+// the clone is running.)
 class SilentServer {
  public:
   SilentServer() {
@@ -414,33 +417,44 @@ class SilentServer {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof addr;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 16) == 0 &&
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::listen(fd_, 16) == 0 &&
         ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
       port_ = ntohs(addr.sin_port);
     }
   }
-  ~SilentServer() { ::close(fd_); }
+  ~SilentServer() {
+    for (int fd : accepted_)
+      ::close(fd);
+    ::close(fd_);
+  }
+  // Waits (up to the deadline) for a client to connect, and keeps the connection open.
+  bool WaitForClient() {
+    struct pollfd p = {fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kDeadline).count())) != 1)
+      return false;
+    const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client >= 0)
+      accepted_.push_back(client);
+    return client >= 0;
+  }
   std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/repo.git"; }
 
  private:
   int fd_ = -1;
   int port_ = 0;
+  std::vector<int> accepted_;
 };
 
 TEST_F(GitWorkspaceTest, AKillEndsAHangingClone) {
   SilentServer silent;
   auto spec = Spec("echo never", silent.Url());
   Start(spec);
-  ASSERT_TRUE(sink_.WaitFor(spec.execution_id, [](const Sink::Execution& e) {
-    for (const auto& ev : e.events) {
-      if (ev.message.rfind("### runvoy: cloning", 0) == 0)
-        return true;
-    }
-    return false;
-  }));
+  // git is waiting for the server's answer.
+  ASSERT_TRUE(silent.WaitForClient());
   ASSERT_TRUE(provider_->Kill(spec.execution_id, contract::KillReason::kUser).has_value());
-  ASSERT_TRUE(
-      sink_.WaitFor(spec.execution_id, [](const Sink::Execution& e) { return e.exit.has_value(); }));
+  ASSERT_TRUE(sink_.WaitFor(spec.execution_id,
+                            [](const Sink::Execution& e) { return e.exit.has_value(); }));
   EXPECT_EQ(sink_.Get(spec.execution_id).exit->cause, TaskExit::Cause::kKilledByUser);
 }
 

@@ -508,13 +508,16 @@ TEST_F(LocalProviderTest, AnImageOtherThanHostFailsToStart) {
   EXPECT_EQ(Lines(e, core::LogStream::kRunvoy).back(), e.exit->reason);
 }
 
-TEST_F(LocalProviderTest, AGitRepositoryFailsToStartForNow) {
+// More in git_workspace_test.cc.
+TEST_F(LocalProviderTest, AnUnreachableGitRepositoryFailsToStartWithTheReason) {
   auto spec = Spec("echo hi");
   spec.git.repo = "https://example.invalid/repo.git";
   auto e = Run(spec);
   ASSERT_TRUE(e.exit);
   EXPECT_EQ(e.exit->cause, TaskExit::Cause::kFailedToStart);
-  EXPECT_EQ(e.exit->reason, "git clone is not supported yet");
+  EXPECT_NE(e.exit->reason.find("git clone of https://example.invalid/repo.git failed"),
+            std::string::npos)
+      << e.exit->reason;
 }
 
 TEST_F(LocalProviderTest, RemovesTheExecutionDirectoryAndCgroupAfterTheExit) {

@@ -2,9 +2,6 @@
 
 #include "providers/vault_local/rotate.h"
 
-#include <stdlib.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +12,8 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 #include "common/crypto.h"
 #include "contract/registry.h"
@@ -25,7 +24,7 @@ namespace runvoy::providers::vault_local {
 namespace {
 
 const std::map<std::string, std::string> kValues = {
-    {"alpha", "value-alpha-1"},   {"beta", "value-beta-22"},   {"db.password", "hunter2-hunter2"},
+    {"alpha", "value-alpha-1"},    {"beta", "value-beta-22"},   {"db.password", "hunter2-hunter2"},
     {"gamma-key", "gamma-333333"}, {"z_last", "zzzz-last-one"},
 };
 
@@ -38,7 +37,8 @@ std::string ReadText(const std::string& path) {
 
 std::string RawKeyIn(const std::string& path) {
   std::string text = ReadText(path);
-  while (!text.empty() && text.back() == '\n') text.pop_back();
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
   auto raw = common::Base64Decode(text);
   return raw ? *raw : std::string();
 }
@@ -149,7 +149,8 @@ class RotateKeyTest : public ::testing::Test {
   void PutValues() {
     auto vault = Vault();
     ASSERT_TRUE(vault.has_value()) << vault.error().message;
-    for (const auto& [name, value] : kValues) ASSERT_TRUE((*vault)->Put(name, value).has_value());
+    for (const auto& [name, value] : kValues)
+      ASSERT_TRUE((*vault)->Put(name, value).has_value());
   }
 
   // Every value of kValues reads back through a fresh vault on `key_base64` (or the key file).
@@ -222,7 +223,8 @@ TEST_F(RotateKeyTest, KeysFromTheEnvironmentNeedTheNewKeyGivenAndWriteNoFile) {
   {
     auto vault = Vault(old_key);
     ASSERT_TRUE(vault.has_value()) << vault.error().message;
-    for (const auto& [name, value] : kValues) ASSERT_TRUE((*vault)->Put(name, value).has_value());
+    for (const auto& [name, value] : kValues)
+      ASSERT_TRUE((*vault)->Put(name, value).has_value());
   }
   contract::ProviderContext env_context = context_;
   env_context.section["master_key"] = old_key;
@@ -318,7 +320,8 @@ TEST_F(RotateKeyTest, AResumedRotationWithoutTheNewKeySaysWhichKeyItNeeds) {
   EXPECT_NE(lost.error().message.find("cannot finish without that key"), std::string::npos);
   // Given back through the environment, the key finishes the job.
   std::string base64 = saved;
-  while (!base64.empty() && base64.back() == '\n') base64.pop_back();
+  while (!base64.empty() && base64.back() == '\n')
+    base64.pop_back();
   auto finished = RotateMasterKey(context_, *store_, base64);
   ASSERT_TRUE(finished.has_value()) << finished.error().message;
   EXPECT_EQ(RawKeyIn(KeyFile()), *common::Base64Decode(base64));
