@@ -4,8 +4,13 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-bench}
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRUNVOY_BUILD_BENCH=ON \
-  -DRUNVOY_BUILD_TESTS=OFF >/dev/null
+# A new build directory is an optimised build without tests; an existing one keeps its settings.
+if [[ -f "$build/CMakeCache.txt" ]]; then
+  cmake -S "$root" -B "$build" -DRUNVOY_BUILD_BENCH=ON >/dev/null
+else
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRUNVOY_BUILD_BENCH=ON \
+    -DRUNVOY_BUILD_TESTS=OFF >/dev/null
+fi
 cmake --build "$build" --target runvoy runvoy_bench -j "${JOBS:-2}" >/dev/null
 
 data=$(mktemp -d /tmp/runvoy-bench-XXXXXX)

@@ -93,6 +93,26 @@ bool IsHttpParseError(const beast::error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
+// After a 413 the client may still be sending the body: read and drop it (bounded in bytes and
+// time) so it gets to read the answer instead of a connection reset.
+template <class Stream>
+asio::awaitable<void> DiscardUnreadInput(Stream& stream) {
+  constexpr std::size_t kMaxDiscardBytes = 64 << 20;
+  auto& lowest = beast::get_lowest_layer(stream);
+  lowest.expires_after(std::chrono::seconds(5));
+  if constexpr (!kIsTls<Stream>) {
+    beast::error_code ignored;
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  std::vector<char> sink(64 << 10);
+  std::size_t discarded = 0;
+  while (discarded < kMaxDiscardBytes) {
+    auto [ec, bytes] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
+    if (ec) break;
+    discarded += bytes;
+  }
+}
+
 }  // namespace
 
 struct HttpServer::State {
@@ -325,6 +345,9 @@ asio::awaitable<void> HttpServer::State::ServeRequests(
     const bool keep_alive = client_keep_alive && !oversized && !stopping;
     const bool written = co_await WriteResponse(stream, std::move(response), keep_alive, version);
     control->busy = false;
+    if (written && oversized) {
+      co_await DiscardUnreadInput(stream);
+    }
     if (!written || !keep_alive) {
       break;
     }
