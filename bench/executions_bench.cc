@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -143,6 +144,25 @@ long RssKib(int pid) {
   return -1;
 }
 
+// The supervisors (`runvoy __supervise`) that own running executions: how many, and their RSS.
+std::pair<int, long> SupervisorsRssKib() {
+  int count = 0;
+  long total = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cmdline(entry.path() / "cmdline");
+    std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    if (args.find(std::string("__supervise") + '\0') == std::string::npos) continue;
+    const long rss = RssKib(std::stoi(name));
+    if (rss > 0) {
+      ++count;
+      total += rss;
+    }
+  }
+  return {count, total};
+}
+
 void Run(const Options& options) {
   const auto bare = BareNamespaceSpawns(options.samples);
   const auto first = FirstLineLatencies(options);
@@ -157,6 +177,7 @@ void Run(const Options& options) {
   for (int i = 0; i < 100; ++i) Post(client, options, "sleep 20");
   std::this_thread::sleep_for(std::chrono::seconds(3));
   const long busy = RssKib(options.server_pid);
+  const auto [supervisors, supervisors_rss] = SupervisorsRssKib();
 
   fmt::print("| measure | value | baseline / target |\n|---|---|---|\n");
   fmt::print("| bare `unshare --fork --pid --mount --uts --ipc --net true`, median | {:.1f} ms | (baseline) |\n",
@@ -170,6 +191,8 @@ void Run(const Options& options) {
   fmt::print("| server RSS idle | {:.1f} MiB | |\n", idle / 1024.0);
   fmt::print("| server RSS with 100 running executions | {:.1f} MiB | {:.2f} MiB per execution; target ≤ 2 MiB |\n",
              busy / 1024.0, (busy - idle) / 1024.0 / 100.0);
+  fmt::print("| `runvoy __supervise` processes outside the server (supervisor and sandbox init, two per execution), mean RSS of {} (shared pages counted in each) | {:.2f} MiB | |\n",
+             supervisors, supervisors > 0 ? supervisors_rss / 1024.0 / supervisors : 0.0);
 }
 
 }  // namespace
