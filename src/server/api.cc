@@ -44,6 +44,7 @@ void AddSecurityHeaders(HttpResponse& response) {
 // What the pipeline learned about a request, for the access log and the audit entry.
 struct Api::Outcome {
   bool api = false;
+  std::string_view route = "viewer";  // the matched route's pattern, for the metrics
   std::string user;
   std::string role;
   std::string client_ip;
@@ -147,6 +148,7 @@ HttpResponse Api::HandleOversized(HttpRequest head) {
   const std::string request_id = ids_.NewHexId();
   Outcome outcome;
   outcome.client_ip = ClientIp(head);
+  outcome.route = "unmatched";
   HttpResponse response;
   auto target = ParseTarget(head.target);
   if (!target) {
@@ -172,6 +174,7 @@ HttpResponse Api::Dispatch(const HttpRequest& request, const std::string& reques
                         target->segments[1] == "v1";
   if (!api_path) return ServeViewer(request.method, target->path);
   outcome.api = true;
+  outcome.route = "unmatched";
 
   const RouteMatch match = router_.Match(request.method, target->segments);
   if (match.allowed.empty()) return ErrorResponse({core::ErrorCode::kNotFound, "not found", {}});
@@ -189,6 +192,7 @@ HttpResponse Api::Dispatch(const HttpRequest& request, const std::string& reques
     response.SetHeader("Allow", allow);
     return response;
   }
+  outcome.route = match.route->pattern;
 
   RequestContext context{request, match.params, target->query, request_id, outcome.client_ip,
                          std::nullopt, {}, PublicBaseUrl(request), {}, {}};
@@ -230,6 +234,11 @@ HttpResponse Api::Dispatch(const HttpRequest& request, const std::string& reques
       response.status < 500) {
     limiter_.RecordFailure(outcome.client_ip);
   }
+  // The metrics route checks its key or bearer token itself; a failure counts like a failed key.
+  if (match.route->pattern == "/api/v1/metrics" && response.status == 401) {
+    if (limiter_.IsLimited(outcome.client_ip, retry_after)) return limited();
+    limiter_.RecordFailure(outcome.client_ip);
+  }
   outcome.resource = context.audit_resource;
   outcome.detail = context.audit_detail;
   return response;
@@ -245,6 +254,10 @@ HttpResponse Api::Finish(const HttpRequest& request, const std::string& request_
   const std::string target = RedactTarget(request.target);
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
+  if (options_.metrics != nullptr) {
+    options_.metrics->RecordRequest(outcome.route, request.method, response.status,
+                                    static_cast<double>(elapsed.count()) / 1e6);
+  }
   core::log::Info(request_id, "{} {} {} {:.1f}ms ip={} user={}{}{}", request.method, target,
                   response.status, static_cast<double>(elapsed.count()) / 1000.0,
                   outcome.client_ip, outcome.user.empty() ? "-" : outcome.user,

@@ -11,6 +11,7 @@
 #include "core/time.h"
 #include "server/auth_failure_limiter.h"
 #include "server/http_message.h"
+#include "server/metrics.h"
 #include "server/router.h"
 #include "service/audit_trail.h"
 #include "service/last_used_recorder.h"
@@ -23,6 +24,7 @@ struct ApiOptions {
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For is believed
   std::string public_url;                    // empty: from the request's Host
   int auth_failure_limit = 30;
+  Metrics* metrics = nullptr;  // when set, counts and times every request
 };
 
 class Api final : public HttpHandler {

@@ -131,4 +131,11 @@ std::size_t LogHub::FollowerCount(const std::string& execution_id) const {
   return it == followers_.end() ? 0 : it->second.size();
 }
 
+std::size_t LogHub::FollowerCount() const {
+  std::scoped_lock lock(mutex_);
+  std::size_t count = 0;
+  for (const auto& [execution_id, subscriptions] : followers_) count += subscriptions.size();
+  return count;
+}
+
 }  // namespace runvoy::server

@@ -104,6 +104,8 @@ class LogHub final : public service::LogFeed {
 
   // The number of current followers of `execution_id`.
   std::size_t FollowerCount(const std::string& execution_id) const;
+  // The number of current followers of every execution.
+  std::size_t FollowerCount() const;
 
  private:
   const FollowerQueueLimits limits_;

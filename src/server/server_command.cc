@@ -22,6 +22,7 @@
 #include "server/http_transport.h"
 #include "server/live_logs_adapter.h"
 #include "server/log_hub.h"
+#include "server/metrics.h"
 #include "service/audit_trail.h"
 #include "service/event_processor.h"
 #include "service/executions.h"
@@ -168,7 +169,9 @@ int Server::Run() {
   });
 
   LogHub hub;
-  service::EventProcessor processor(*store_, hub, clock_);
+  std::unique_ptr<Metrics> metrics;
+  if (config_.metrics) metrics = std::make_unique<Metrics>([&hub] { return hub.FollowerCount(); });
+  service::EventProcessor processor(*store_, hub, clock_, metrics.get());
   (*compute)->SetEventSink(processor);
 
   service::Users users(*store_, clock_, ids_);
@@ -196,10 +199,11 @@ int Server::Run() {
 
   Router router;
   AddAllRoutes(router, {*store_, users, images, secrets, executions, reconciler, tracer,
-                        {std::string(core::kVersion), (*compute)->Name(), store_->Name(), ""}});
+                        {std::string(core::kVersion), (*compute)->Name(), store_->Name(), ""},
+                        {metrics.get(), config_.metrics_token}});
   Api api(router, users, audit, last_used, clock_, ids_,
           {config_.cors_origins, config_.trusted_proxies, config_.public_url,
-           config_.auth_failure_limit});
+           config_.auth_failure_limit, metrics.get()});
   ExecutionLiveLogs live_logs(executions);
   HttpServerOptions options;
   options.host = config_.listen_host;

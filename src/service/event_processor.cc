@@ -3,9 +3,18 @@
 #include "service/outcome.h"
 
 namespace runvoy::service {
+namespace {
 
-EventProcessor::EventProcessor(contract::Store& store, LogFeed& feed, const core::Clock& clock)
-    : store_(store), feed_(feed), clock_(clock) {}
+ExecutionObserver& NoObserver() {
+  static ExecutionObserver none;
+  return none;
+}
+
+}  // namespace
+
+EventProcessor::EventProcessor(contract::Store& store, LogFeed& feed, const core::Clock& clock,
+                               ExecutionObserver* observer)
+    : store_(store), feed_(feed), clock_(clock), observer_(observer ? *observer : NoObserver()) {}
 
 bool EventProcessor::UpdateRecord(const std::string& execution_id,
                                   const std::function<bool(core::Execution&)>& change) {
@@ -23,19 +32,37 @@ bool EventProcessor::UpdateRecord(const std::string& execution_id,
   return false;
 }
 
+bool EventProcessor::Stored(bool ok) {
+  if (!ok) observer_.OnStoreError();
+  return ok;
+}
+
+void EventProcessor::CountLines(const std::vector<core::LogEvent>& events) {
+  std::size_t bytes = 0;
+  for (const core::LogEvent& event : events) bytes += event.message.size();
+  observer_.OnLogLines(events.size(), bytes);
+}
+
 bool EventProcessor::OnStarted(const std::string& execution_id, core::TimePoint at) {
-  return UpdateRecord(execution_id, [&](core::Execution& execution) {
-    if (!core::CanTransition(execution.status, core::ExecutionStatus::kRunning)) return false;
+  core::Execution started;
+  bool changed = false;
+  const bool stored = UpdateRecord(execution_id, [&](core::Execution& execution) {
+    changed = core::CanTransition(execution.status, core::ExecutionStatus::kRunning);
+    if (!changed) return false;
     execution.status = core::ExecutionStatus::kRunning;
     execution.timings.started = at;
+    started = execution;
     return true;
   });
+  if (stored && changed) observer_.OnExecutionStarted(started);
+  return Stored(stored);
 }
 
 bool EventProcessor::OnOutput(const std::string& execution_id,
                               const std::vector<core::LogEvent>& events) {
   if (events.empty()) return true;
-  if (!store_.Logs().Append(execution_id, events)) return false;
+  if (!Stored(store_.Logs().Append(execution_id, events).has_value())) return false;
+  CountLines(events);
   bool first = false;
   {
     std::scoped_lock lock(mutex_);
@@ -62,42 +89,46 @@ bool EventProcessor::OnExited(const std::string& execution_id, const contract::T
   core::Execution final_state;
   bool changed = false;
   const bool stored = UpdateRecord(execution_id, [&](core::Execution& execution) {
-    if (core::IsTerminal(execution.status)) return false;
+    changed = !core::IsTerminal(execution.status);
+    if (!changed) return false;
     const Outcome outcome = DecideOutcome(exit, execution.status);
     execution.status = outcome.status;
     execution.exit_code = outcome.exit_code;
     execution.completed_at = exit.at;
     execution.timings.finished = exit.at;
     final_state = execution;
-    changed = true;
     return true;
   });
-  if (!stored) return false;
+  if (!Stored(stored)) return false;
   {
     std::scoped_lock lock(mutex_);
     seen_output_.erase(execution_id);
   }
-  if (changed) feed_.OnFinished(execution_id, final_state.status, final_state.exit_code);
+  if (changed) {
+    feed_.OnFinished(execution_id, final_state.status, final_state.exit_code);
+    observer_.OnExecutionFinished(final_state);
+  }
   return true;
 }
 
 bool EventProcessor::AppendRunvoyLine(const std::string& execution_id,
                                       const std::string& message) {
   auto last = store_.Logs().LastSequence(execution_id);
-  if (!last) return false;
+  if (!Stored(last.has_value())) return false;
   core::LogEvent line;
   line.sequence = *last + 1;
   line.timestamp_ms = core::ToUnixMillis(clock_.Now());
   line.stream = core::LogStream::kRunvoy;
   line.message = message;
-  if (!store_.Logs().Append(execution_id, {line})) return false;
+  if (!Stored(store_.Logs().Append(execution_id, {line}).has_value())) return false;
+  CountLines({line});
   feed_.OnEvents(execution_id, {line});
   return true;
 }
 
 bool EventProcessor::FailVanished(const std::string& execution_id, const std::string& why) {
   auto found = store_.Executions().Get(execution_id);
-  if (!found) return false;
+  if (!Stored(found.has_value())) return false;
   if (!*found || core::IsTerminal((*found)->status)) return true;
   if (!AppendRunvoyLine(execution_id, "### runvoy: " + why)) return false;
   contract::TaskExit exit;

@@ -11,14 +11,17 @@
 #include "contract/compute.h"
 #include "contract/store.h"
 #include "core/time.h"
+#include "service/execution_observer.h"
 #include "service/log_feed.h"
 
 namespace runvoy::service {
 
 // Thread-safe. Each method returns only once the event is stored (or storing failed: false).
+// Starts, ends, stored log lines and store failures are also told to `observer` when given.
 class EventProcessor final : public contract::EventSink {
  public:
-  EventProcessor(contract::Store& store, LogFeed& feed, const core::Clock& clock);
+  EventProcessor(contract::Store& store, LogFeed& feed, const core::Clock& clock,
+                 ExecutionObserver* observer = nullptr);
 
   bool OnStarted(const std::string& execution_id, core::TimePoint at) override;
   bool OnOutput(const std::string& execution_id,
@@ -35,10 +38,15 @@ class EventProcessor final : public contract::EventSink {
   bool UpdateRecord(const std::string& execution_id,
                     const std::function<bool(core::Execution&)>& change);
   bool AppendRunvoyLine(const std::string& execution_id, const std::string& message);
+  // Tells the observer about `events` once they are stored.
+  void CountLines(const std::vector<core::LogEvent>& events);
+  // `ok`, after telling the observer when it is false.
+  bool Stored(bool ok);
 
   contract::Store& store_;
   LogFeed& feed_;
   const core::Clock& clock_;
+  ExecutionObserver& observer_;
   std::mutex mutex_;  // guards seen_output_
   std::set<std::string> seen_output_;  // executions whose first_output is recorded
 };

@@ -27,6 +27,7 @@ void AddAllRoutes(Router& router, ApiServices services) {
   AddSecretRoutes(router, services.secrets);
   AddExecutionRoutes(router, services.executions);
   AddAuditRoutes(router, services.store, services.tracer);
+  AddMetricsRoutes(router, services.users, services.metrics);
 }
 
 }  // namespace runvoy::server

@@ -6,6 +6,7 @@
 
 #include "contract/compute.h"
 #include "contract/store.h"
+#include "server/metrics.h"
 #include "server/router.h"
 #include "service/executions.h"
 #include "service/images.h"
@@ -30,6 +31,13 @@ void AddImageRoutes(Router& router, service::Images& images);
 void AddSecretRoutes(Router& router, service::Secrets& secrets);
 void AddExecutionRoutes(Router& router, service::Executions& executions);
 void AddAuditRoutes(Router& router, contract::Store& store, service::Tracer& tracer);
+// What GET /metrics serves.
+struct MetricsAccess {
+  const Metrics* metrics = nullptr;  // null: metrics are off and the route answers 404
+  std::string token;                 // accepted as "Authorization: Bearer"; empty: none
+};
+// GET /metrics: the bearer token, or an admin's key.
+void AddMetricsRoutes(Router& router, service::Users& users, MetricsAccess access);
 // GET /openapi.json and the plain-GET answer of the WebSocket path.
 void AddDocumentRoutes(Router& router);
 
@@ -43,6 +51,7 @@ struct ApiServices {
   service::Reconciler& reconciler;
   service::Tracer& tracer;
   HealthInfo health;
+  MetricsAccess metrics = {};
 };
 void AddAllRoutes(Router& router, ApiServices services);
 
