@@ -10,9 +10,6 @@
 
 namespace runvoy::core {
 
-// The reserved reference of the local sandbox: the host's own system, read-only.
-inline constexpr std::string_view kHostImage = "host";
-
 // Parses "[registry/]path[:tag][@sha256:hex]". The registry is the first "/"-segment when it has
 // a "." or ":" or is "localhost"; the tag defaults to "latest". kInvalidRequest for malformed
 // references (empty parts, "..", whitespace, bad digest, over 512 characters).
