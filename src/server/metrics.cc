@@ -23,28 +23,15 @@ std::string FormatNumber(double value) {
   return fmt::format("{}", value);
 }
 
-std::string EscapeHelp(std::string_view text) {
+// Prometheus text escaping: backslashes and newlines always, double quotes in label values.
+std::string Escape(std::string_view text, bool quotes) {
   std::string out;
   for (char c : text) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string EscapeLabelValue(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '"') {
+    } else if (quotes && c == '"') {
       out += "\\\"";
     } else {
       out.push_back(c);
@@ -59,7 +46,7 @@ std::string LabelSet(const std::vector<std::string>& names, const std::vector<st
                      const std::string& extra = {}) {
   std::string out;
   for (std::size_t i = 0; i < names.size() && i < values.size(); ++i) {
-    out += (out.empty() ? "" : ",") + names[i] + "=\"" + EscapeLabelValue(values[i]) + "\"";
+    out += (out.empty() ? "" : ",") + names[i] + "=\"" + Escape(values[i], true) + "\"";
   }
   if (!extra.empty()) out += (out.empty() ? "" : ",") + extra;
   return out.empty() ? out : "{" + out + "}";
@@ -156,7 +143,7 @@ std::string MetricsRegistry::Render() const {
   std::string out;
   const auto header = [&out](const std::string& name, const std::string& help,
                              const std::string& type) {
-    out += "# HELP " + name + " " + EscapeHelp(help) + "\n# TYPE " + name + " " + type + "\n";
+    out += "# HELP " + name + " " + Escape(help, false) + "\n# TYPE " + name + " " + type + "\n";
   };
   const auto simple = [&](const auto& family, const std::string& type) {
     header(family.name_, family.help_, type);

@@ -23,8 +23,7 @@ class ExecutionsTest : public ::testing::Test {
     const std::string config = MakeTempDir("runvoy-exec") + "/server.yaml";
     std::ofstream(config) << "executions:\n  output_cap_bytes: 8MiB\n  kill_grace: 2s\n";
     server_ = new RunvoyServer({"--config", config});
-    const auto image = server_->Call("POST", "/api/v1/images/register", server_->admin_key(),
-                                     R"({"image":"host","is_default":true})");
+    const auto image = server_->RegisterHostImage();
     ASSERT_EQ(image.status, 201) << image.body;
     developer_ = server_->CreateUser("dev@example.com", "developer");
   }
@@ -46,15 +45,6 @@ class ExecutionsTest : public ::testing::Test {
     std::string id = started.out;
     id.erase(id.find_last_not_of("\n") + 1);
     return id;
-  }
-
-  static boost::json::value WaitFinished(const std::string& id) {
-    for (int i = 0; i < 3000; ++i) {
-      auto status = server_->Call("GET", "/api/v1/executions/" + id + "/status", developer_);
-      if (status.status == 200 && !status.json.at("exit_code").is_null()) return status.json;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return nullptr;
   }
 
   static RunvoyServer* server_;
@@ -105,7 +95,7 @@ TEST_F(ExecutionsTest, KillStopsARunningCommandWithStopped130) {
   }
   const auto killed = server_->Cli({"kill", id}, developer_);
   EXPECT_EQ(killed.exit_code, 0) << killed.err;
-  const auto final_state = WaitFinished(id);
+  const auto final_state = server_->WaitFinished(id, developer_);
   ASSERT_FALSE(final_state.is_null());
   EXPECT_EQ(final_state.at("status").as_string(), "STOPPED");
   EXPECT_EQ(final_state.at("exit_code").as_int64(), 130);
@@ -148,7 +138,7 @@ TEST_F(ExecutionsTest, BinaryOutputIsReplacedNotDroppedAndALastLineWithoutNewlin
 TEST_F(ExecutionsTest, OutputOverTheCapIsDroppedWithANoticeWhileTheCommandGoesOn) {
   const auto before = ReadFile("/proc/" + std::to_string(server_->pid()) + "/status");
   const std::string id = StartDetached("head -c 200000000 /dev/zero | tr '\\0' 'x' | fold -w 1000; echo after");
-  const auto final_state = WaitFinished(id);
+  const auto final_state = server_->WaitFinished(id, developer_);
   ASSERT_FALSE(final_state.is_null());
   EXPECT_EQ(final_state.at("status").as_string(), "SUCCEEDED");
   const auto logs = server_->Call("GET", "/api/v1/executions/" + id + "/logs", developer_);
@@ -253,7 +243,7 @@ TEST_F(ExecutionsTest, AServerKilledMidRunRecordsEveryLineAndTheStatusAfterResta
   server_->Kill();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   server_->Start();
-  const auto final_state = WaitFinished(id);
+  const auto final_state = server_->WaitFinished(id, developer_);
   ASSERT_FALSE(final_state.is_null());
   EXPECT_EQ(final_state.at("status").as_string(), "FAILED");
   EXPECT_EQ(final_state.at("exit_code").as_int64(), 4);

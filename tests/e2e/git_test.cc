@@ -50,8 +50,7 @@ class GitTest : public ::testing::Test {
     ASSERT_GT(port, 0);
     http_url_ = new std::string("http://127.0.0.1:" + std::to_string(port));
     server_ = new RunvoyServer({"--config", "none"});
-    const auto image = server_->Call("POST", "/api/v1/images/register", server_->admin_key(),
-                                     R"({"image":"host","is_default":true})");
+    const auto image = server_->RegisterHostImage();
     ASSERT_EQ(image.status, 201) << image.body;
     developer_ = new std::string(server_->CreateUser("git-dev@example.com", "developer"));
   }

@@ -53,8 +53,7 @@ class PlaybookTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     server_ = new RunvoyServer();
-    const auto image = server_->Call("POST", "/api/v1/images/register", server_->admin_key(),
-                                     R"({"image":"host","is_default":true})");
+    const auto image = server_->RegisterHostImage();
     ASSERT_EQ(image.status, 201) << image.body;
     developer_ = server_->CreateUser("dev@example.com", "developer");
   }

@@ -125,8 +125,7 @@ class SecretsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     server_ = new RunvoyServer();
-    const auto image = server_->Call("POST", "/api/v1/images/register", server_->admin_key(),
-                                     R"({"image":"host","is_default":true})");
+    const auto image = server_->RegisterHostImage();
     ASSERT_EQ(image.status, 201) << image.body;
     developer_ = server_->CreateUser("dev@example.com", "developer");
     other_developer_ = server_->CreateUser("other@example.com", "developer");
@@ -164,15 +163,6 @@ class SecretsTest : public ::testing::Test {
   static bool Listed(const std::string& key, const std::string& name) {
     const auto names = ListedNames(key);
     return std::find(names.begin(), names.end(), name) != names.end();
-  }
-
-  static json::value WaitFinished(const std::string& id) {
-    for (int i = 0; i < 3000; ++i) {
-      auto status = server_->Call("GET", "/api/v1/executions/" + id + "/status", developer_);
-      if (status.status == 200 && !status.json.at("exit_code").is_null()) return status.json;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return nullptr;
   }
 
   static RunvoyServer* server_;
@@ -435,7 +425,7 @@ TEST_F(SecretsTest, AnInjectedValueReachesTheCommandButNoOutputRecordOrFile) {
   }
   EXPECT_NE(streamed.find(digest), std::string::npos) << streamed;
   EXPECT_NE(streamed.find("whole:***"), std::string::npos) << streamed;
-  ASSERT_FALSE(WaitFinished(id).is_null());
+  ASSERT_FALSE(server_->WaitFinished(id, developer_).is_null());
 
   const auto logs = server_->Call("GET", "/api/v1/executions/" + id + "/logs", developer_);
   ASSERT_EQ(logs.status, 200);

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <stdexcept>
+#include <thread>
 
 namespace runvoy::testing {
 
@@ -80,6 +81,20 @@ ApiResponse RunvoyServer::Call(const std::string& method, const std::string& pat
   out.json = boost::json::parse(out.body, ec);
   if (ec) out.json = nullptr;
   return out;
+}
+
+ApiResponse RunvoyServer::RegisterHostImage() const {
+  return Call("POST", "/api/v1/images/register", admin_key_, R"({"image":"host","is_default":true})");
+}
+
+boost::json::value RunvoyServer::WaitFinished(const std::string& execution_id,
+                                              const std::string& key) const {
+  for (int i = 0; i < 3000; ++i) {
+    const ApiResponse status = Call("GET", "/api/v1/executions/" + execution_id + "/status", key);
+    if (status.status == 200 && !status.json.at("exit_code").is_null()) return status.json;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return nullptr;
 }
 
 std::string RunvoyServer::CreateUser(const std::string& email, const std::string& role) const {

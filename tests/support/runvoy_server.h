@@ -50,6 +50,11 @@ class RunvoyServer {
   ApiResponse Call(const std::string& method, const std::string& path, const std::string& key,
                    const std::string& body = {},
                    const std::map<std::string, std::string>& headers = {}) const;
+  // Registers the reserved image `host` as the default, as the admin; returns the API's answer.
+  ApiResponse RegisterHostImage() const;
+  // Polls the execution's status as `key` until it has an exit code (up to a minute); returns
+  // the status JSON, or null when it never finished.
+  boost::json::value WaitFinished(const std::string& execution_id, const std::string& key) const;
   // Creates a user with `role` as the admin and claims its key.
   std::string CreateUser(const std::string& email, const std::string& role) const;
   // Runs the CLI with this server and `key` in its environment, HOME in a fresh directory.
