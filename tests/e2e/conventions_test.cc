@@ -75,6 +75,34 @@ TEST(Logging, EveryRequestHasOneAccessLineWithItsIdAndTokensAreRedacted) {
   EXPECT_NE(log.find("client_request_id=client-7"), std::string::npos);
 }
 
+TEST(Logging, JsonLogFormatWritesOneJsonObjectPerLineWithTheRequestId) {
+  RunvoyServer server({"--config", ConfigWith("log_format: json\n")});
+  const auto users = server.Call("GET", "/api/v1/users", server.admin_key());
+  const std::string request_id = users.headers.at("x-request-id");
+  server.Stop(SIGTERM);
+  const std::string log = server.Stderr();
+  std::size_t start = 0;
+  bool found = false;
+  while (start < log.size()) {
+    const std::size_t end = log.find('\n', start);
+    const std::string line = log.substr(start, end - start);
+    start = end == std::string::npos ? log.size() : end + 1;
+    if (line.empty()) continue;
+    boost::system::error_code ec;
+    const auto json = boost::json::parse(line, ec);
+    ASSERT_FALSE(ec) << line;
+    EXPECT_TRUE(json.as_object().contains("time") && json.as_object().contains("level") &&
+                json.as_object().contains("msg"))
+        << line;
+    if (json.as_object().contains("request_id") && json.at("request_id").as_string() == request_id) {
+      found = true;
+      EXPECT_NE(std::string(json.at("msg").as_string()).find("GET /api/v1/users 200"),
+                std::string::npos);
+    }
+  }
+  EXPECT_TRUE(found) << log;
+}
+
 TEST(Audit, EachApiRequestAppendsAChainedEntryWithoutTokens) {
   RunvoyServer server;
   const auto created = server.Call("POST", "/api/v1/users/create", server.admin_key(),
