@@ -25,6 +25,7 @@
 
 #include "contract/compute.h"
 #include "contract/registry.h"
+#include "collecting_sink.h"
 #include "git_test_server.h"
 #include "providers/local/local_provider.h"
 
@@ -109,57 +110,7 @@ TEST(GitWorkspaceHelpers, CheckThatThePathStaysInsideTheRepositoryThroughSymlink
 }
 
 // Records what the provider reports.
-class Sink final : public contract::EventSink {
- public:
-  struct Execution {
-    int started = 0;
-    std::vector<core::LogEvent> events;
-    std::optional<TaskExit> exit;
-  };
-  bool OnStarted(const std::string& id, core::TimePoint) override {
-    std::lock_guard lock(mu_);
-    ++executions_[id].started;
-    cv_.notify_all();
-    return true;
-  }
-  bool OnOutput(const std::string& id, const std::vector<core::LogEvent>& events) override {
-    std::lock_guard lock(mu_);
-    auto& e = executions_[id];
-    e.events.insert(e.events.end(), events.begin(), events.end());
-    cv_.notify_all();
-    return true;
-  }
-  bool OnExited(const std::string& id, const TaskExit& exit) override {
-    std::lock_guard lock(mu_);
-    executions_[id].exit = exit;
-    cv_.notify_all();
-    return true;
-  }
-  bool WaitFor(const std::string& id, const std::function<bool(const Execution&)>& pred) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, kDeadline, [&] { return pred(executions_[id]); });
-  }
-  Execution Get(const std::string& id) {
-    std::lock_guard lock(mu_);
-    return executions_[id];
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, Execution> executions_;
-};
-
-std::vector<std::string> Lines(const Sink::Execution& e, core::LogStream stream) {
-  std::vector<std::string> out;
-  for (const auto& ev : e.events) {
-    if (ev.stream == stream)
-      out.push_back(ev.message);
-  }
-  return out;
-}
-
-std::string AllText(const Sink::Execution& e) {
+std::string AllText(const CollectingSink::Execution& e) {
   std::string text;
   for (const auto& ev : e.events)
     text += ev.message + "\n";
@@ -217,7 +168,7 @@ class GitWorkspaceTest : public testing::Test {
       for (const auto& id : started_)
         (void)provider_->Kill(id, contract::KillReason::kUser);
       for (const auto& id : started_)
-        EXPECT_TRUE(sink_.WaitFor(id, [](const Sink::Execution& e) { return e.exit.has_value(); }));
+        EXPECT_TRUE(sink_.WaitFor(id, [](const CollectingSink::Execution& e) { return e.exit.has_value(); }));
       provider_.reset();
     }
     server_.Stop();
@@ -247,10 +198,10 @@ class GitWorkspaceTest : public testing::Test {
     started_.push_back(spec.execution_id);
   }
 
-  Sink::Execution Run(const contract::TaskSpec& spec) {
+  CollectingSink::Execution Run(const contract::TaskSpec& spec) {
     Start(spec);
     EXPECT_TRUE(sink_.WaitFor(spec.execution_id,
-                              [](const Sink::Execution& e) { return e.exit.has_value(); }))
+                              [](const CollectingSink::Execution& e) { return e.exit.has_value(); }))
         << "no exit for " << spec.command;
     return sink_.Get(spec.execution_id);
   }
@@ -261,7 +212,7 @@ class GitWorkspaceTest : public testing::Test {
     return "http://127.0.0.1:" + std::to_string(port);
   }
 
-  void ExpectFailedWith(const Sink::Execution& e, const std::string& words) {
+  void ExpectFailedWith(const CollectingSink::Execution& e, const std::string& words) {
     ASSERT_TRUE(e.exit);
     EXPECT_EQ(e.exit->cause, TaskExit::Cause::kFailedToStart);
     EXPECT_EQ(e.exit->exit_code, 1);
@@ -274,7 +225,7 @@ class GitWorkspaceTest : public testing::Test {
 
   core::WallClock clock_;
   contract::Registry registry_;
-  Sink sink_;
+  CollectingSink sink_;
   std::string base_, data_dir_;
   TestRepos repos_;
   GitHttpServer server_;
@@ -367,12 +318,12 @@ TEST_F(GitWorkspaceTest, ClonesAPrivateRepositoryWithATokenSecretThatAppearsNowh
   Start(spec);
   // While it runs, nothing under the data directory holds the token (the provider deletes the
   // execution's directory once it has reported the exit).
-  ASSERT_TRUE(sink_.WaitFor(spec.execution_id, [](const Sink::Execution& e) {
+  ASSERT_TRUE(sink_.WaitFor(spec.execution_id, [](const CollectingSink::Execution& e) {
     return e.exit.has_value() || !e.events.empty();
   }));
   EXPECT_TRUE(FilesContaining(data_dir_, kToken).empty());
   ASSERT_TRUE(sink_.WaitFor(spec.execution_id,
-                            [](const Sink::Execution& e) { return e.exit.has_value(); }));
+                            [](const CollectingSink::Execution& e) { return e.exit.has_value(); }));
   auto e = sink_.Get(spec.execution_id);
   EXPECT_EQ(e.exit->exit_code, 0) << e.exit->reason;
   // The command gets the secret (scrubbed in its output), and the tag's content.
@@ -454,7 +405,7 @@ TEST_F(GitWorkspaceTest, AKillEndsAHangingClone) {
   ASSERT_TRUE(silent.WaitForClient());
   ASSERT_TRUE(provider_->Kill(spec.execution_id, contract::KillReason::kUser).has_value());
   ASSERT_TRUE(sink_.WaitFor(spec.execution_id,
-                            [](const Sink::Execution& e) { return e.exit.has_value(); }));
+                            [](const CollectingSink::Execution& e) { return e.exit.has_value(); }));
   EXPECT_EQ(sink_.Get(spec.execution_id).exit->cause, TaskExit::Cause::kKilledByUser);
 }
 
