@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "contract/notifier.h"
 #include "core/error.h"
 #include "core/records.h"
 #include "core/time.h"
@@ -200,6 +201,8 @@ class Store {
   virtual SecretRepository& Secrets() = 0;
   virtual BlobRepository& Blobs() = 0;
   virtual SettingRepository& Settings() = 0;
+  // Notices between the servers sharing this store (see contract/notifier.h).
+  virtual Notifier& Notices() = 0;
 };
 
 }  // namespace runvoy::contract

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "contract/in_process_notifier.h"
 #include "providers/sqlite/repositories.h"
 #include "providers/sqlite/rows.h"
 #include "providers/sqlite/sqlite_db.h"
@@ -45,6 +46,7 @@ class SqliteStore final : public contract::Store {
   contract::SecretRepository& Secrets() override { return *secrets_; }
   contract::BlobRepository& Blobs() override { return *blobs_; }
   contract::SettingRepository& Settings() override { return *settings_; }
+  contract::Notifier& Notices() override { return notices_; }
 
  private:
   // Declared first so the repositories, which refer to it, are destroyed before it.
@@ -59,6 +61,7 @@ class SqliteStore final : public contract::Store {
   std::unique_ptr<contract::SecretRepository> secrets_;
   std::unique_ptr<contract::BlobRepository> blobs_;
   std::unique_ptr<contract::SettingRepository> settings_;
+  contract::InProcessNotifier notices_;
 };
 
 }  // namespace

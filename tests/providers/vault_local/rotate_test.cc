@@ -65,6 +65,7 @@ class FailingStore final : public contract::Store {
   contract::SecretRepository& Secrets() override { return inner_.Secrets(); }
   contract::BlobRepository& Blobs() override { return blobs_; }
   contract::SettingRepository& Settings() override { return settings_; }
+  contract::Notifier& Notices() override { return inner_.Notices(); }
 
   int writes() const { return writes_; }
 
