@@ -30,6 +30,11 @@ std::vector<std::string_view> Split(std::string_view text) {
   }
 }
 
+bool ParseNumber(std::string_view text, int64_t& number) {
+  const auto parsed = std::from_chars(text.data(), text.data() + text.size(), number);
+  return !text.empty() && parsed.ec == std::errc() && parsed.ptr == text.data() + text.size();
+}
+
 core::Error Malformed(const std::string& text) {
   return {core::ErrorCode::kInvalidRequest, "malformed notice: " + text.substr(0, 80)};
 }
@@ -42,8 +47,10 @@ std::string EncodeNotice(const Notice& notice) {
     text += kSeparator;
     text += *field;
   }
-  text += kSeparator;
-  text += std::to_string(notice.sequence);
+  for (const int64_t number : {notice.first_sequence, notice.sequence}) {
+    text += kSeparator;
+    text += std::to_string(number);
+  }
   text += kSeparator;
   text += notice.detail;
   return text;
@@ -51,7 +58,7 @@ std::string EncodeNotice(const Notice& notice) {
 
 Result<Notice> DecodeNotice(const std::string& text) {
   const std::vector<std::string_view> fields = Split(text);
-  if (fields.size() != 5 || fields[0].size() != 1) return tl::unexpected(Malformed(text));
+  if (fields.size() != 6 || fields[0].size() != 1) return tl::unexpected(Malformed(text));
   Notice notice;
   switch (fields[0][0]) {
     case 'E': notice.kind = Notice::Kind::kNewEvents; break;
@@ -61,14 +68,11 @@ Result<Notice> DecodeNotice(const std::string& text) {
   }
   notice.execution_id = std::string(fields[1]);
   notice.node = std::string(fields[2]);
-  const std::string_view sequence = fields[3];
-  const auto parsed =
-      std::from_chars(sequence.data(), sequence.data() + sequence.size(), notice.sequence);
-  if (sequence.empty() || parsed.ec != std::errc() ||
-      parsed.ptr != sequence.data() + sequence.size()) {
+  if (!ParseNumber(fields[3], notice.first_sequence) ||
+      !ParseNumber(fields[4], notice.sequence)) {
     return tl::unexpected(Malformed(text));
   }
-  notice.detail = std::string(fields[4]);
+  notice.detail = std::string(fields[5]);
   return notice;
 }
 

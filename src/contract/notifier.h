@@ -18,14 +18,15 @@ using core::Result;
 
 struct Notice {
   enum class Kind {
-    kNewEvents,  // log events up to `sequence` are stored
+    kNewEvents,  // log events first_sequence..sequence are stored
     kEnded,      // the execution's final status is stored
     kKill,       // the node `node` must kill the execution (asked through another server)
   };
   Kind kind = Kind::kNewEvents;
   std::string execution_id;
   std::string node;      // the publishing node; for kKill the node that must act
-  int64_t sequence = 0;  // kNewEvents: the highest stored sequence
+  int64_t first_sequence = 0;  // kNewEvents: the first of the events just stored
+  int64_t sequence = 0;        // kNewEvents: the last of the events just stored
   std::string detail;    // kKill: the reason ("user", "reconcile"); otherwise empty
 };
 

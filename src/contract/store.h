@@ -98,6 +98,11 @@ class ExecutionRepository {
   // Returns false (and writes nothing) when it is not; kNotFound when the record is gone.
   virtual Result<bool> Update(const core::Execution& execution,
                               core::ExecutionStatus expected) = 0;
+  // Makes `to_node` the execution's node when its node is still `from_node` (a server taking
+  // over the executions of a silent peer). False when another server took it first;
+  // kNotFound when the record is gone.
+  virtual Result<bool> ChangeNode(const std::string& execution_id, const std::string& from_node,
+                                  const std::string& to_node) = 0;
   // Newest first (by started_at, then execution_id). `visit` returns false to stop early;
   // rows are streamed, so the whole list is never held in memory.
   virtual Result<void> List(const ExecutionFilter& filter,

@@ -28,6 +28,9 @@
 #include "service/executions.h"
 #include "service/images.h"
 #include "service/last_used_recorder.h"
+#include "service/nodes.h"
+#include "service/notifying_feed.h"
+#include "service/peer_relay.h"
 #include "service/reconcile.h"
 #include "service/recovery.h"
 #include "service/secrets.h"
@@ -112,6 +115,8 @@ class Server {
  private:
   core::Result<void> OpenStore();
   void RunReconcileLoop(std::stop_token stop, service::Reconciler& reconciler);
+  void RunNodeLoop(std::stop_token stop, service::Nodes& nodes, contract::ComputeProvider& compute,
+                   service::EventProcessor& processor);
 
   const contract::Registry& registry_;
   const config::ServerConfig config_;
@@ -150,6 +155,30 @@ void Server::RunReconcileLoop(std::stop_token stop, service::Reconciler& reconci
   }
 }
 
+// Every beat interval: this node's heartbeat, then the take-over of silent peers' executions.
+void Server::RunNodeLoop(std::stop_token stop, service::Nodes& nodes,
+                         contract::ComputeProvider& compute, service::EventProcessor& processor) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  while (true) {
+    std::unique_lock lock(mutex);
+    if (wake.wait_for(lock, stop, nodes.BeatInterval(), [] { return false; }) ||
+        stop.stop_requested()) {
+      return;
+    }
+    if (auto beat = nodes.Beat(); !beat) {
+      core::log::Warn("", "heartbeat not stored: {}", beat.error().message);
+      continue;
+    }
+    auto taken = service::TakeOverSilentNodes(*store_, compute, processor, nodes);
+    if (!taken) {
+      core::log::Warn("", "take-over of silent nodes failed: {}", taken.error().message);
+    } else if (*taken > 0) {
+      core::log::Info("", "took over {} executions of silent nodes", *taken);
+    }
+  }
+}
+
 int Server::Run() {
   if (auto opened = OpenStore(); !opened) return StartupError(opened.error().message);
   auto compute = registry_.MakeCompute(
@@ -171,8 +200,18 @@ int Server::Run() {
   LogHub hub;
   std::unique_ptr<Metrics> metrics;
   if (config_.metrics) metrics = std::make_unique<Metrics>([&hub] { return hub.FollowerCount(); });
-  service::EventProcessor processor(*store_, hub, clock_, metrics.get());
+  // Events reach this server's followers through the hub and other servers' through notices.
+  service::NotifyingFeed feed(hub, store_->Notices(), node_);
+  service::EventProcessor processor(*store_, feed, clock_, metrics.get());
   (*compute)->SetEventSink(processor);
+  service::PeerRelay relay(*store_, hub, **compute, node_, [&hub](const std::string& id) {
+    return hub.FollowerCount(id) > 0;
+  });
+  store_->Notices().Listen([&relay](const contract::Notice& notice) { relay.Handle(notice); });
+  service::Nodes nodes(*store_, clock_, node_, config_.node_timeout);
+  if (auto beat = nodes.Beat(); !beat) {
+    return StartupError("cannot store this node's heartbeat: " + beat.error().message);
+  }
 
   service::Users users(*store_, clock_, ids_);
   service::Images images(*store_, clock_);
@@ -223,10 +262,15 @@ int Server::Run() {
 
   std::jthread reconcile_loop(
       [this, &reconciler](std::stop_token stop) { RunReconcileLoop(stop, reconciler); });
+  std::jthread node_loop([this, &nodes, &compute, &processor](std::stop_token stop) {
+    RunNodeLoop(stop, nodes, **compute, processor);
+  });
   WaitForStopSignal();
   core::log::Info("", "shutting down; running executions keep running");
   reconcile_loop.request_stop();
+  node_loop.request_stop();
   http.Stop();
+  store_->Notices().Stop();
   core::log::SetListener(nullptr);
   return 0;
 }

@@ -298,6 +298,20 @@ core::Result<LogsPage> Executions::OpenLogs(const Caller& caller,
   return page;
 }
 
+// The node supervising an execution kills its task; another server asks that node through the
+// store's notifier (a node that went silent is taken over, and the kill done, by a live one).
+core::Result<void> Executions::KillTask(const core::Execution& execution) {
+  if (execution.node.empty() || execution.node == settings_.node) {
+    return compute_.Kill(execution.execution_id, contract::KillReason::kUser);
+  }
+  contract::Notice notice;
+  notice.kind = contract::Notice::Kind::kKill;
+  notice.execution_id = execution.execution_id;
+  notice.node = execution.node;
+  notice.detail = "user";
+  return store_.Notices().Publish(notice);
+}
+
 core::Result<KillResult> Executions::Kill(const Caller& caller, const std::string& execution_id) {
   auto found = Find(execution_id);
   if (!found) return tl::unexpected(found.error());
@@ -317,9 +331,7 @@ core::Result<KillResult> Executions::Kill(const Caller& caller, const std::strin
     auto written = store_.Executions().Update(execution, expected);
     if (!written) return tl::unexpected(written.error());
     if (*written) {
-      if (auto killed = compute_.Kill(execution_id, contract::KillReason::kUser); !killed) {
-        return tl::unexpected(killed.error());
-      }
+      if (auto killed = KillTask(execution); !killed) return tl::unexpected(killed.error());
       return KillResult::kKilling;
     }
     auto reread = store_.Executions().Get(execution_id);

@@ -87,6 +87,7 @@ class Executions {
   core::Result<std::optional<core::Execution>> Find(const std::string& execution_id);
 
  private:
+  core::Result<void> KillTask(const core::Execution& execution);
   core::Result<void> Validate(const RunRequest& request) const;
   core::Result<std::string> IssueWebSocketToken(const std::string& execution_id,
                                                 const std::string& email);

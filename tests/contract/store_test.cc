@@ -20,6 +20,10 @@
 #include "core/status.h"
 #include "core/time.h"
 #include "providers/sqlite/sqlite_store.h"
+#if RUNVOY_WITH_POSTGRES
+#include "providers/postgres/postgres_store.h"
+#include "support/postgres.h"
+#endif
 
 namespace runvoy::contract {
 namespace {
@@ -39,6 +43,19 @@ std::vector<NamedStoreFactory> Factories() {
        [](const std::string& dir) {
          return providers::sqlite::OpenSqliteStore(dir + "/runvoy.db");
        }},
+#if RUNVOY_WITH_POSTGRES
+      // A fresh database in the ctest fixture's cluster (tests/support/postgres.h); without
+      // the fixture the test fails with the reason rather than skipping.
+      {"postgres",
+       [](const std::string&) -> Result<std::unique_ptr<Store>> {
+         providers::postgres::PostgresOptions options;
+         options.dsn = runvoy::testing::FreshPostgresDatabase();
+         if (options.dsn.empty()) {
+           return core::Fail(ErrorCode::kDatabase, "no PostgreSQL test database");
+         }
+         return providers::postgres::OpenPostgresStore(options);
+       }},
+#endif
   };
 }
 
@@ -46,10 +63,10 @@ core::TimePoint T(int64_t ms) {
   return core::FromUnixMillis(ms);
 }
 
-class StoreContractTest : public testing::TestWithParam<NamedStoreFactory> {
+class StoreContractTest : public ::testing::TestWithParam<NamedStoreFactory> {
  protected:
   void SetUp() override {
-    std::string pattern = testing::TempDir() + "/runvoy-store-XXXXXX";
+    std::string pattern = ::testing::TempDir() + "/runvoy-store-XXXXXX";
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
     auto opened = GetParam().open(dir_);
@@ -818,6 +835,26 @@ TEST_P(StoreContractTest, UpdateOfAMissingExecutionIsNotFound) {
   EXPECT_EQ(updated.error().code, ErrorCode::kNotFound);
 }
 
+TEST_P(StoreContractTest, ChangeNodeMovesAnExecutionOnlyFromTheNodeNamed) {
+  ASSERT_TRUE(Db().Executions().Create(MakeExecution("e", 1000)).has_value());
+  auto taken = Db().Executions().ChangeNode("e", "node-a", "node-b");
+  ASSERT_TRUE(taken.has_value()) << taken.error().message;
+  EXPECT_TRUE(*taken);
+  auto late = Db().Executions().ChangeNode("e", "node-a", "node-c");
+  ASSERT_TRUE(late.has_value());
+  EXPECT_FALSE(*late);
+  auto stored = Db().Executions().Get("e");
+  ASSERT_TRUE(stored.has_value() && stored->has_value());
+  EXPECT_EQ((*stored)->node, "node-b");
+  EXPECT_EQ((*stored)->status, ExecutionStatus::kStarting);
+}
+
+TEST_P(StoreContractTest, ChangeNodeOfAMissingExecutionIsNotFound) {
+  auto changed = Db().Executions().ChangeNode("nope", "node-a", "node-b");
+  ASSERT_FALSE(changed.has_value());
+  EXPECT_EQ(changed.error().code, ErrorCode::kNotFound);
+}
+
 TEST_P(StoreContractTest, ListIsNewestFirstWithTheIdBreakingTies) {
   ASSERT_TRUE(Db().Executions().Create(MakeExecution("b", 2000)).has_value());
   ASSERT_TRUE(Db().Executions().Create(MakeExecution("a", 3000)).has_value());
@@ -1383,11 +1420,11 @@ TEST_P(StoreContractTest, SettingsAreReadBackAndOverwritten) {
   EXPECT_EQ(**got, "v2");
 }
 
-std::string FactoryName(const testing::TestParamInfo<NamedStoreFactory>& param) {
+std::string FactoryName(const ::testing::TestParamInfo<NamedStoreFactory>& param) {
   return param.param.name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest, testing::ValuesIn(Factories()), FactoryName);
+INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest, ::testing::ValuesIn(Factories()), FactoryName);
 
 }  // namespace
 }  // namespace runvoy::contract

@@ -16,10 +16,14 @@ std::string ApiResponse::Code() const {
 }
 
 RunvoyServer::RunvoyServer(std::vector<std::string> extra_args,
-                           std::map<std::string, std::string> env)
-    : extra_args_(std::move(extra_args)), env_(std::move(env)) {
-  data_dir_ = MakeTempDir("runvoy-e2e-data");
+                           std::map<std::string, std::string> env, std::string data_dir)
+    : extra_args_(std::move(extra_args)), env_(std::move(env)), data_dir_(std::move(data_dir)) {
+  if (data_dir_.empty()) data_dir_ = MakeTempDir("runvoy-e2e-data");
   home_dir_ = MakeTempDir("runvoy-e2e-home");
+  stderr_file_ = home_dir_ + "/server.stderr";
+  if (const auto key = env_.find("RUNVOY_SEED_ADMIN_KEY"); key != env_.end()) {
+    admin_key_ = key->second;
+  }
   Start();
 }
 
@@ -34,7 +38,7 @@ void RunvoyServer::Start() {
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   std::map<std::string, std::string> env = env_;
   env.emplace("RUNVOY_CONFIG", "none");
-  process_ = std::make_unique<BackgroundProcess>(argv, env, data_dir_ + "/server.stderr");
+  process_ = std::make_unique<BackgroundProcess>(argv, env, stderr_file_);
   while (true) {
     const std::string line = process_->ReadLine(std::chrono::seconds(30));
     if (line.empty()) {
@@ -62,7 +66,7 @@ int RunvoyServer::Stop(int signal) {
 
 void RunvoyServer::Kill() { Stop(SIGKILL); }
 
-std::string RunvoyServer::Stderr() const { return ReadFile(data_dir_ + "/server.stderr"); }
+std::string RunvoyServer::Stderr() const { return ReadFile(stderr_file_); }
 
 ApiResponse RunvoyServer::Call(const std::string& method, const std::string& path,
                                const std::string& key, const std::string& body,

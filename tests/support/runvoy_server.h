@@ -30,9 +30,11 @@ struct ApiResponse {
 class RunvoyServer {
  public:
   // Starts the server with `--seed-admin admin@example.com` and `extra_args`; waits until it
-  // listens. The data directory is kept across Restart().
+  // listens. The data directory (a fresh one unless `data_dir` is given: servers of a cluster
+  // may share one) is kept across Restart(). With RUNVOY_SEED_ADMIN_KEY in `env`, that is the
+  // admin's key.
   explicit RunvoyServer(std::vector<std::string> extra_args = {},
-                        std::map<std::string, std::string> env = {});
+                        std::map<std::string, std::string> env = {}, std::string data_dir = {});
   ~RunvoyServer();  // stops the server by PID (SIGTERM, then SIGKILL)
 
   void Restart();          // SIGTERM and start again on a new port
@@ -66,6 +68,7 @@ class RunvoyServer {
   std::vector<std::string> extra_args_;
   std::map<std::string, std::string> env_;
   std::string data_dir_;
+  std::string stderr_file_;
   std::string home_dir_;
   std::string base_url_;
   std::string admin_key_;

@@ -238,6 +238,21 @@ class SqliteExecutionRepository final : public contract::ExecutionRepository {
     });
   }
 
+  Result<bool> ChangeNode(const std::string& execution_id, const std::string& from_node,
+                          const std::string& to_node) override {
+    return db_.Transact<bool>([&](Connection& c) -> Result<bool> {
+      RUNVOY_SQLITE_ASSIGN(status, StoredStatus(c, execution_id));
+      if (!status) {
+        return Fail(ErrorCode::kNotFound, "execution not found");
+      }
+      RUNVOY_SQLITE_ASSIGN(
+          stmt, c.Prepare("UPDATE executions SET node = ? WHERE execution_id = ? AND node = ?"));
+      RUNVOY_SQLITE_ASSIGN(changed, stmt->Bind(1, to_node).Bind(2, execution_id)
+                                        .Bind(3, from_node).Run());
+      return changed == 1;
+    });
+  }
+
   Result<void> List(const contract::ExecutionFilter& filter,
                     const std::function<bool(const core::Execution&)>& visit) override {
     return db_.Read<void>([&](Connection& c) -> Result<void> {
