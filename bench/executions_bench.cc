@@ -6,8 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -20,42 +18,17 @@
 #include <fmt/format.h>
 
 #include "common/http_client.h"
+#include "measures.h"
 #include "ws_follower.h"
 
 namespace runvoy::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 struct Options {
-  std::string url;
-  std::string key;
+  Target target;
   int server_pid = 0;
   int samples = 100;
 };
-
-double Millis(Clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
-
-double Percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  const std::size_t index =
-      std::min(values.size() - 1, static_cast<std::size_t>(p * static_cast<double>(values.size())));
-  return values[index];
-}
-
-boost::json::value Post(common::HttpClient& client, const Options& options,
-                        const std::string& command) {
-  const std::string body = boost::json::serialize(boost::json::object{{"command", command}});
-  auto response = client.Request("POST", options.url + "/api/v1/run",
-                                 {{"X-API-Key", options.key}, {"Content-Type", "application/json"}},
-                                 body, std::chrono::seconds(30));
-  if (!response || response->status != 202) {
-    throw std::runtime_error("POST /run failed: " + (response ? response->body : response.error().message));
-  }
-  return boost::json::parse(response->body);
-}
 
 // A bare `unshare` of the same namespaces running `true`, the floor for any sandbox.
 std::vector<double> BareNamespaceSpawns(int samples) {
@@ -80,7 +53,7 @@ std::vector<double> FirstLineLatencies(const Options& options) {
   std::vector<double> times;
   for (int i = 0; i < options.samples; ++i) {
     const auto start = Clock::now();
-    const auto run = Post(client, options, "echo hi");
+    const auto run = PostRun(client, options.target, "echo hi");
     double first = -1;
     FollowWebSocket(std::string(run.at("websocket_url").as_string()), [&](const std::string& frame) {
       const auto event = boost::json::parse(frame);
@@ -93,55 +66,6 @@ std::vector<double> FirstLineLatencies(const Options& options) {
     if (first >= 0) times.push_back(first);
   }
   return times;
-}
-
-double ExecutionsPerSecond(const Options& options, int clients, int per_client) {
-  std::atomic<int> started{0};
-  const auto start = Clock::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&] {
-      common::HttpClient client;
-      for (int i = 0; i < per_client; ++i) {
-        Post(client, options, "true");
-        ++started;
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  return started / std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double LinesPerSecond(const Options& options, long lines) {
-  common::HttpClient client;
-  const auto start = Clock::now();
-  const auto run = Post(client, options, fmt::format("yes | head -n {}", lines));
-  long received = 0;
-  FollowWebSocket(std::string(run.at("websocket_url").as_string()) + "&batch=1",
-                  [&](const std::string& frame) {
-                    const auto value = boost::json::parse(frame);
-                    if (value.is_array()) {
-                      for (const auto& event : value.as_array()) {
-                        if (event.at("stream").as_string() == "stdout") ++received;
-                      }
-                      return true;
-                    }
-                    return !value.as_object().contains("type");
-                  });
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (received != lines) {
-    std::cerr << fmt::format("warning: received {} of {} lines\n", received, lines);
-  }
-  return static_cast<double>(received) / seconds;
-}
-
-long RssKib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
 }
 
 // The supervisors (`runvoy __supervise`) that own running executions: how many, and their RSS.
@@ -169,12 +93,12 @@ void Run(const Options& options) {
   const double bare_p50 = Percentile(bare, 0.5);
   const double first_p50 = Percentile(first, 0.5);
   const double first_p99 = Percentile(first, 0.99);
-  const double executions = ExecutionsPerSecond(options, 16, 25);
-  const double lines = LinesPerSecond(options, 2000000);
+  const double executions = ExecutionsPerSecond(options.target, 16, 25);
+  const double lines = LinesPerSecond(options.target, 2000000);
 
   const long idle = RssKib(options.server_pid);
   common::HttpClient client;
-  for (int i = 0; i < 100; ++i) Post(client, options, "sleep 20");
+  for (int i = 0; i < 100; ++i) PostRun(client, options.target, "sleep 20");
   std::this_thread::sleep_for(std::chrono::seconds(3));
   const long busy = RssKib(options.server_pid);
   const auto [supervisors, supervisors_rss] = SupervisorsRssKib();
@@ -202,12 +126,12 @@ int main(int argc, char** argv) {
   runvoy::bench::Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--url") options.url = argv[i + 1];
-    if (flag == "--key") options.key = argv[i + 1];
+    if (flag == "--url") options.target.url = argv[i + 1];
+    if (flag == "--key") options.target.key = argv[i + 1];
     if (flag == "--server-pid") options.server_pid = std::stoi(argv[i + 1]);
     if (flag == "--samples") options.samples = std::stoi(argv[i + 1]);
   }
-  if (options.url.empty() || options.key.empty() || options.server_pid == 0) {
+  if (options.target.url.empty() || options.target.key.empty() || options.server_pid == 0) {
     std::cerr << "usage: runvoy_bench --url URL --key ADMIN_KEY --server-pid PID [--samples N]\n";
     return 2;
   }
