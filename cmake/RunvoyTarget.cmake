@@ -27,9 +27,11 @@ function(runvoy_library name)
   runvoy_target_defaults(${name})
 endfunction()
 
-# runvoy_test(NAME SOURCES... DEPS ... [LABELS ...]): a GoogleTest executable registered with ctest.
+# runvoy_test(NAME SOURCES... DEPS ... [LABELS ...] [FIXTURES ...]): a GoogleTest executable
+# registered with ctest. FIXTURES names ctest fixtures its tests require (e.g. "postgres", see
+# tests/support/CMakeLists.txt): ctest runs their setup first, even under -R or -L.
 function(runvoy_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS;FIXTURES" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
@@ -38,7 +40,11 @@ function(runvoy_test name)
   if(ARG_LABELS)
     set(labels ${ARG_LABELS})
   endif()
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${labels}")
+  set(properties LABELS "${labels}")
+  if(ARG_FIXTURES)
+    list(APPEND properties FIXTURES_REQUIRED "${ARG_FIXTURES}")
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${properties})
   if("unit" IN_LIST labels)
     add_dependencies(runvoy_unit_tests ${name})
   endif()
