@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, from a clean clone, as root on Debian 12: installs what the suites need, builds with
-# -Werror, runs the unit tests once more under AddressSanitizer+UBSan, then runs every suite
-# (unit, integration, end-to-end, browser) through ctest, whose summary closes the run.
+# -Werror, runs the unit tests once more under AddressSanitizer+UBSan, runs the libFuzzer
+# harnesses briefly, then runs every suite (unit, integration, end-to-end with the real server,
+# PostgreSQL, dockerd and a loopback registry, browser) through ctest, whose summary closes the run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,6 +23,17 @@ cmake -S "$root" -B "$root/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 cmake --build "$root/build-asan" --target runvoy_unit_tests -j "${JOBS:-2}"
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest -L unit --output-on-failure --timeout 300)
+
+step "fuzzing (15 s per harness)"
+# The websocket harness only replays its corpus here: it can still find the open half-close hang
+# of fuzz/open/ (docs/fuzzing.md), which must not fail every CI run until it is fixed.
+others=()
+for source in fuzz/*_fuzzer.cc; do
+  name=$(basename "$source" _fuzzer.cc)
+  [[ $name == websocket ]] || others+=("$name")
+done
+bash scripts/fuzz.sh 15 "${others[@]}"
+FUZZ_NO_BUILD=1 FUZZ_REPLAY=1 bash scripts/fuzz.sh 0 websocket
 
 if [[ -f tests/web/package.json ]]; then
   step "browser test dependencies"

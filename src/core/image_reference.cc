@@ -97,6 +97,8 @@ Result<ImageReference> ParseImageReference(std::string_view text) {
   if (registry == "docker.io" && path.find('/') == std::string::npos) path = "library/" + path;
   ref.normalized = registry + "/" + path + ":" + ref.tag;
   if (!ref.digest.empty()) ref.normalized += "@" + ref.digest;
+  // The normalised form is a reference too (clients may pass it back): it must parse as well.
+  if (ref.normalized.size() > kMaxReferenceLength) return Invalid(text, "too long");
   return ref;
 }
 

@@ -12,7 +12,8 @@ namespace runvoy::core {
 
 // Parses "[registry/]path[:tag][@sha256:hex]". The registry is the first "/"-segment when it has
 // a "." or ":" or is "localhost"; the tag defaults to "latest". kInvalidRequest for malformed
-// references (empty parts, "..", whitespace, bad digest, over 512 characters).
+// references (empty parts, "..", whitespace, bad digest, over 512 characters, also once
+// normalised).
 Result<ImageReference> ParseImageReference(std::string_view text);
 
 // "<name>:<tag>-<h8>" where h8 = first 8 hex of SHA-256 over

@@ -57,7 +57,8 @@ core::Result<std::optional<int64_t>> JsonBody::Integer(const char* field) const 
   }
   if (value->is_double()) {
     const double d = value->as_double();
-    if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9e15 && d < 9e15) {
+    // The range first: converting a double outside int64_t's range is undefined behaviour.
+    if (d > -9e15 && d < 9e15 && d == static_cast<double>(static_cast<int64_t>(d))) {
       return std::optional<int64_t>(static_cast<int64_t>(d));
     }
   }

@@ -63,5 +63,23 @@ TEST(RenderCliConfig, LeavesOutEmptyKeys) {
   EXPECT_EQ(RenderCliConfig(CliFileConfig{}), "");
 }
 
+// Found by fuzz/server_config_fuzzer: a value with bytes that are not UTF-8 was read as it was,
+// but RenderCliConfig wrote U+FFFD for them, so the file did not read back the same.
+TEST(ParseCliConfig, TextThatIsNotUtf8IsAnError) {
+  auto config = ParseCliConfig("api_endpoint: http://h:1\napi_key: \"k: \xff\xff\"\n");
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().code, core::ErrorCode::kInvalidRequest);
+  EXPECT_EQ(config.error().message, "config.yaml, line 2: invalid YAML: not printable UTF-8 text");
+  // A raw control character is not YAML either (it must be written as an escape).
+  auto control = ParseCliConfig(std::string("api_endpoint: http\x01://1a\t") + '\0' + "x\n");
+  ASSERT_FALSE(control);
+  EXPECT_EQ(control.error().message, "config.yaml, line 1: invalid YAML: not printable UTF-8 text");
+  auto valid = ParseCliConfig("api_key: \"caf\xc3\xa9 \xf0\x9f\x98\x80\"\n");
+  ASSERT_TRUE(valid) << valid.error().message;
+  auto again = ParseCliConfig(RenderCliConfig(*valid));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->api_key, valid->api_key);
+}
+
 }  // namespace
 }  // namespace runvoy::config

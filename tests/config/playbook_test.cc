@@ -220,5 +220,24 @@ TEST(ApplyParams, ValuesAreNotSubstitutedTwice) {
   EXPECT_THAT(applied->commands, ElementsAre("echo {{b}}"));
 }
 
+// Found by fuzz/playbook_fuzzer: yaml-cpp names a bad escape by its raw character, which put a
+// line break (or any control character) into the one-line message.
+TEST(ParsePlaybook, AYamlErrorAboutAControlCharacterStaysOnOneLine) {
+  EXPECT_EQ(ParseError("commands: [ls]\ndescription: \"a\\\rb\"\n"),
+            "playbook \"deploy\", line 2: invalid YAML: unknown escape character: \\x0d");
+}
+
+// Found by fuzz/server_config_fuzzer: YAML is Unicode; stray bytes were read as they are.
+TEST(ParsePlaybook, TextThatIsNotUtf8IsAnErrorWithItsLine) {
+  EXPECT_EQ(ParseError("commands: [ls]\nimage: caf\xe9\n"),
+            "playbook \"deploy\", line 2: invalid YAML: not printable UTF-8 text");
+}
+
+// Found by fuzz/playbook_fuzzer: a key with control characters went raw into the message.
+TEST(ParsePlaybook, AnErrorNamingAKeyWithControlCharactersStaysOnOneLine) {
+  EXPECT_EQ(ParseError("commands: [ls]\nparams:\n  \"a\\nb\": [1]\n"),
+            "playbook \"deploy\", line 3: params.a\\x0ab: expected a value, got a list");
+}
+
 }  // namespace
 }  // namespace runvoy::config

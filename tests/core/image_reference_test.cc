@@ -72,5 +72,19 @@ TEST(ImageId, IsNameTagAndEightHexOfTheConfiguration) {
   EXPECT_FALSE(LooksLikeImageId("alpine:3.20"));
 }
 
+// Found by fuzz/image_reference_fuzzer: "x" (505 bytes) parsed, but its normalised form
+// "docker.io/library/x...:latest" was over the limit and did not parse back.
+TEST(ImageReference, AReferenceWhoseNormalisedFormIsTooLongIsInvalid) {
+  const std::string name(495, 'a');
+  auto ref = ParseImageReference(name);
+  ASSERT_FALSE(ref);
+  EXPECT_EQ(ref.error().code, ErrorCode::kInvalidRequest);
+  auto shorter = ParseImageReference(std::string(400, 'a'));
+  ASSERT_TRUE(shorter);
+  auto again = ParseImageReference(shorter->normalized);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->normalized, shorter->normalized);
+}
+
 }  // namespace
 }  // namespace runvoy::core
