@@ -13,7 +13,7 @@ packages=(
   ca-certificates curl procps iproute2 util-linux
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(chromium python3 git)
+  packages+=(chromium python3 git docker-registry busybox-static postgresql docker.io sqlite3)
   # The image ships Node.js 20 with npm; Debian's own is the fallback.
   command -v npm >/dev/null || packages+=(nodejs npm)
 fi

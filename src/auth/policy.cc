@@ -19,7 +19,7 @@ constexpr Scope O = Scope::kOwn;
 constexpr Scope N = Scope::kNone;
 
 //                                                      admin operator developer viewer
-constexpr std::array<Rule, 21> kRules{{
+constexpr std::array<Rule, 22> kRules{{
     {Action::kReconcile, "reconcile", {A, A, N, N}},
     {Action::kRun, "run", {A, A, A, N}},
     {Action::kListUsers, "list users", {A, A, N, N}},
@@ -27,6 +27,7 @@ constexpr std::array<Rule, 21> kRules{{
     {Action::kRevokeUser, "revoke user", {A, N, N, N}},
     {Action::kListImages, "list images", {A, A, A, N}},
     {Action::kRegisterImage, "register image", {A, A, N, N}},
+    {Action::kImportImage, "import image", {A, N, N, N}},
     {Action::kShowImage, "show image", {A, A, A, N}},
     {Action::kRemoveImage, "remove image", {A, A, O, N}},
     {Action::kListSecrets, "list secrets", {A, A, O, N}},

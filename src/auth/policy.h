@@ -18,6 +18,7 @@ enum class Action {
   kRevokeUser,
   kListImages,
   kRegisterImage,
+  kImportImage,
   kShowImage,
   kRemoveImage,
   kListSecrets,

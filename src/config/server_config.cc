@@ -402,6 +402,15 @@ Result<void> SetMaxBodyBytes(Builder& b, const std::string& value, const Origin&
   return {};
 }
 
+Result<void> SetImportMaxBytes(Builder& b, const std::string& value, const Origin& origin) {
+  auto bytes = PositiveBytes(value, origin);
+  if (!bytes) {
+    return tl::unexpected(bytes.error());
+  }
+  b.config.import_max_bytes = static_cast<std::size_t>(*bytes);
+  return {};
+}
+
 Result<void> SetOutputCapBytes(Builder& b, const std::string& value, const Origin& origin) {
   auto bytes = PositiveBytes(value, origin);
   if (!bytes) {
@@ -568,6 +577,9 @@ constexpr std::array kTlsSettings = {
     YamlSetting{"cert_file", SetTlsCert, false},
     YamlSetting{"key_file", SetTlsKey, false},
 };
+constexpr std::array kImageSettings = {
+    YamlSetting{"import_max_bytes", SetImportMaxBytes, false},
+};
 constexpr std::array kExecutionSettings = {
     YamlSetting{"default_timeout", SetDefaultTimeout, false},
     YamlSetting{"max_timeout", SetMaxTimeout, false},
@@ -703,7 +715,7 @@ class YamlReader {
     if (name == "vault") {
       return ReadProviders(value, key, ProviderKind::kVault);
     }
-    if (name != "tls" && name != "executions") {
+    if (name != "tls" && name != "executions" && name != "images") {
       return Fail(key_node, fmt::format("unknown key {}", Quote(key)));
     }
     if (value.IsNull()) {
@@ -713,7 +725,9 @@ class YamlReader {
       return Fail(value, fmt::format("{}: expected a map, got {}", key, KindOf(value)));
     }
     return ReadMap(value, key + ".",
-                   name == "tls" ? Level(kTlsSettings) : Level(kExecutionSettings));
+                   name == "tls"      ? Level(kTlsSettings)
+                   : name == "images" ? Level(kImageSettings)
+                                      : Level(kExecutionSettings));
   }
 
   // store: {provider: NAME, NAME: {...}, OTHER: {...}}

@@ -45,6 +45,8 @@ struct ServerConfig {
   std::string log_format = "text";           // text | json
   std::string log_level = "info";            // trace | debug | info | warn | error
   std::size_t max_body_bytes = 1048576;
+  // images.import_max_bytes: the body limit of POST /images/import (image tarballs).
+  std::size_t import_max_bytes = std::size_t{2} << 30;
   int auth_failure_limit = 30;  // failed authentications per minute per client IP
   std::string tls_cert_file;    // both set, or both empty
   std::string tls_key_file;

@@ -128,6 +128,15 @@ class ComputeProvider {
   virtual Result<std::vector<TaskState>> List() = 0;
   // Whether `image` can be used on this platform; kInvalidRequest with the reason if not.
   virtual Result<void> CheckImage(const ImageSpec& image) = 0;
+  // Stores the image of the `docker save` or OCI layout tarball at `tarball_path` under
+  // `image.reference`, so that runs of it need no registry. kInvalidRequest when the file is
+  // no such image, or when the provider does not import images (the default).
+  virtual Result<void> ImportImage(const ImageSpec& image, const std::string& tarball_path) {
+    (void)image;
+    (void)tarball_path;
+    return core::Fail(core::ErrorCode::kInvalidRequest,
+                      "this compute provider does not import images");
+  }
 };
 
 }  // namespace runvoy::contract

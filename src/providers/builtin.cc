@@ -4,8 +4,14 @@
 #if RUNVOY_WITH_SQLITE
 #include "providers/sqlite/sqlite_store.h"
 #endif
+#if RUNVOY_WITH_POSTGRES
+#include "providers/postgres/postgres_store.h"
+#endif
 #if RUNVOY_WITH_LOCAL
 #include "providers/local/local_provider.h"
+#endif
+#if RUNVOY_WITH_DOCKER
+#include "providers/docker/docker_provider.h"
 #endif
 
 namespace runvoy::providers {
@@ -16,8 +22,14 @@ void RegisterBuiltins(contract::Registry& registry) {
 #if RUNVOY_WITH_SQLITE
   sqlite::Register(registry);
 #endif
+#if RUNVOY_WITH_POSTGRES
+  postgres::Register(registry);
+#endif
 #if RUNVOY_WITH_LOCAL
   local::Register(registry);
+#endif
+#if RUNVOY_WITH_DOCKER
+  docker::Register(registry);
 #endif
 }
 

@@ -300,7 +300,12 @@ asio::awaitable<void> HttpServer::State::ServeRequests(
     const bool client_keep_alive = head.get().keep_alive();
 
     bool oversized = false;
-    if (const auto length = head.content_length(); length && *length > options.max_body_bytes) {
+    std::size_t body_limit = options.max_body_bytes;
+    if (const auto own = options.body_limits.find(PathOf(target));
+        own != options.body_limits.end()) {
+      body_limit = own->second;
+    }
+    if (const auto length = head.content_length(); length && *length > body_limit) {
       oversized = true;
     } else {
       if (beast::iequals(head.get()[http::field::expect], "100-continue")) {
@@ -311,7 +316,7 @@ asio::awaitable<void> HttpServer::State::ServeRequests(
         }
       }
       http::request_parser<http::string_body> full(std::move(head));
-      full.body_limit(options.max_body_bytes);
+      full.body_limit(body_limit);
       auto [ec, bytes] = co_await http::async_read(stream, buffer, full, kNoThrow);
       if (ec == http::error::body_limit) {
         oversized = true;  // a chunked body that grew past the limit

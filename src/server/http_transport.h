@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <map>
 #include <string>
 
 #include "core/error.h"
@@ -25,6 +26,8 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port
   std::size_t max_body_bytes = 1 << 20;
+  // Paths (without query) whose requests have their own body limit instead of max_body_bytes.
+  std::map<std::string, std::size_t> body_limits;
   std::size_t max_header_bytes = 16 << 10;
   int worker_threads = 8;  // blocking handler calls run here
   int io_threads = 2;

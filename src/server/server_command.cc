@@ -1,6 +1,7 @@
 #include "server/server_command.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <climits>
@@ -239,7 +240,8 @@ int Server::Run() {
   Router router;
   AddAllRoutes(router, {*store_, users, images, secrets, executions, reconciler, tracer,
                         {std::string(core::kVersion), (*compute)->Name(), store_->Name(), ""},
-                        {metrics.get(), config_.metrics_token}});
+                        {metrics.get(), config_.metrics_token},
+                        compute->get()});
   Api api(router, users, audit, last_used, clock_, ids_,
           {config_.cors_origins, config_.trusted_proxies, config_.public_url,
            config_.auth_failure_limit, metrics.get()});
@@ -248,6 +250,7 @@ int Server::Run() {
   options.host = config_.listen_host;
   options.port = config_.listen_port;
   options.max_body_bytes = config_.max_body_bytes;
+  options.body_limits["/api/v1/images/import"] = config_.import_max_bytes;
   options.tls_cert_file = config_.tls_cert_file;
   options.tls_key_file = config_.tls_key_file;
   HttpServer http(api, live_logs, hub, options);
@@ -332,6 +335,13 @@ int ServerCommand(const contract::Registry& registry, const std::vector<std::str
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // Every WebSocket follower holds a descriptor: use all the system allows, not the soft limit
+  // (often 1024).
+  if (struct rlimit files;
+      ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   const std::map<std::string, std::string> environment = config::CurrentEnvironment();
   auto config = config::LoadServerConfig(flags, environment, registry);

@@ -115,7 +115,18 @@ void Reconciler::CheckSecrets(ReconcileReport& report) {
     report.secrets_status = secrets.error().message;
     return;
   }
+  auto users = store_.Users().List(clock_.Now());
+  std::set<std::string> emails;
+  if (users) {
+    for (const core::User& user : *users) emails.insert(user.email);
+  }
   for (const core::Secret& secret : *secrets) {
+    for (const std::string& owner : secret.owned_by) {
+      if (users && emails.count(owner) == 0) {
+        report.issues.push_back({"ownership", "secret:" + secret.name, "warning",
+                                 "owner " + owner + " is not a user", "reported"});
+      }
+    }
     auto value = vault_.Get(secret.name);
     if (!value) {
       report.secrets_status = value.error().message;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +37,11 @@ struct NamedStoreFactory {
   std::string name;
   std::function<Result<std::unique_ptr<Store>>(const std::string& dir)> open;
 };
+
+// How GoogleTest names a parameter in test listings.
+void PrintTo(const NamedStoreFactory& factory, std::ostream* out) {
+  *out << factory.name;
+}
 
 std::vector<NamedStoreFactory> Factories() {
   return {

@@ -1,9 +1,13 @@
-// Executions on the local sandbox through the real CLI, API and WebSocket (SPEC.md §2.2–2.4).
+// Executions through the real CLI, API and WebSocket (SPEC.md §2.2–2.4), on every compute
+// backend this machine can run: the local sandbox on the host system and Docker.
 
 #include <sys/stat.h>
 
 #include <csignal>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,25 +15,76 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "support/docker_services.h"
+#include "support/oci_image_builder.h"
 #include "support/runvoy_server.h"
 #include "support/websocket_client.h"
 
 namespace runvoy::testing {
 namespace {
 
-class ExecutionsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    const std::string config = MakeTempDir("runvoy-exec") + "/server.yaml";
-    std::ofstream(config) << "executions:\n  output_cap_bytes: 8MiB\n  kill_grace: 2s\n";
-    server_ = new RunvoyServer({"--config", config});
-    const auto image = server_->RegisterHostImage();
-    ASSERT_EQ(image.status, 201) << image.body;
-    developer_ = server_->CreateUser("dev@example.com", "developer");
+// A compute backend the execution suite runs against: a server configuration plus the image
+// its runs use.
+struct Backend {
+  std::string name;
+};
+
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
+
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  std::string name = info.param.name;
+  for (char& c : name) {
+    if (c == '-') c = '_';
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+  return name;
+}
+
+// One server per backend, started on first use and shared by the backend's tests.
+class ExecutionsTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  struct Server {
+    std::unique_ptr<RunvoyServer> server;
+    std::string developer;
+  };
+
+  static void TearDownTestSuite() { servers_.clear(); }
+
+  void SetUp() override { UseBackend(GetParam()); }
+
+  void UseBackend(const Backend& backend) {
+    auto& entry = servers_[backend.name];
+    if (entry.server == nullptr) {
+      const std::string config = MakeTempDir("runvoy-exec") + "/server.yaml";
+      std::ofstream out(config);
+      out << "executions:\n  output_cap_bytes: 8MiB\n  kill_grace: 2s\n";
+      std::string image_body;
+      if (backend.name == "local-host") {
+        image_body = R"({"image":"host","is_default":true})";
+      } else if (backend.name == "docker") {
+        const auto services = LoadDockerServices();
+        if (!services) GTEST_SKIP() << "the docker_services fixture did not run (use ctest)";
+        out << "compute:\n  provider: docker\n  docker:\n    host: " << services->host << "\n";
+        image_body = R"({"image":")" + services->image + R"(","is_default":true,"memory":256})";
+      }
+      if (backend.name == "local-oci") {
+        // The default local compute with a busybox image pushed to the loopback registry (the
+        // oci_registry fixture), fetched by the first run and cached for the others.
+        const std::string registry = OciRegistry();
+        if (registry.empty()) GTEST_SKIP() << "the loopback OCI registry did not start";
+        const auto busybox = BuildImage({MakeTar(BusyboxLayerEntries(), true)}, {});
+        const auto pushed = PushImage(registry, "e2e/busybox", "1", busybox);
+        ASSERT_TRUE(pushed.has_value()) << pushed.error().message;
+        image_body = R"({"image":")" + registry + R"(/e2e/busybox:1","is_default":true})";
+      }
+      out.close();
+      entry.server = std::make_unique<RunvoyServer>(std::vector<std::string>{"--config", config});
+      const auto image = entry.server->Call("POST", "/api/v1/images/register",
+                                            entry.server->admin_key(), image_body);
+      ASSERT_EQ(image.status, 201) << image.body;
+      entry.developer = entry.server->CreateUser("dev@example.com", "developer");
+    }
+    server_ = entry.server.get();
+    developer_ = entry.developer;
   }
 
   static ProcessResult Run(const std::string& command, std::vector<std::string> flags = {}) {
@@ -47,14 +102,28 @@ class ExecutionsTest : public ::testing::Test {
     return id;
   }
 
+  static std::map<std::string, Server> servers_;
   static RunvoyServer* server_;
   static std::string developer_;
 };
 
+std::map<std::string, ExecutionsTest::Server> ExecutionsTest::servers_;
 RunvoyServer* ExecutionsTest::server_ = nullptr;
 std::string ExecutionsTest::developer_;
 
-TEST_F(ExecutionsTest, RunStreamsStdoutAndStderrApartAndExitsWithTheCommandsCode) {
+INSTANTIATE_TEST_SUITE_P(Backends, ExecutionsTest,
+                         ::testing::Values(Backend{"local-host"}, Backend{"docker"},
+                                           Backend{"local-oci"}),
+                         BackendName);
+
+// What only the local sandbox on the host's own system can show (host files, the host's
+// process and user tables).
+class HostExecutionsTest : public ExecutionsTest {
+ protected:
+  void SetUp() override { UseBackend(Backend{"local-host"}); }
+};
+
+TEST_P(ExecutionsTest, RunStreamsStdoutAndStderrApartAndExitsWithTheCommandsCode) {
   const auto result = Run("echo out1; echo err1 >&2; echo out2; exit 3");
   EXPECT_EQ(result.exit_code, 3) << result.err;
   EXPECT_EQ(result.out, "out1\nout2\n");
@@ -63,7 +132,7 @@ TEST_F(ExecutionsTest, RunStreamsStdoutAndStderrApartAndExitsWithTheCommandsCode
   EXPECT_EQ(result.out.find("runvoy"), std::string::npos);
 }
 
-TEST_F(ExecutionsTest, ExitCodesMapToFinalStatuses) {
+TEST_P(ExecutionsTest, ExitCodesMapToFinalStatuses) {
   struct Expect {
     std::string command;
     std::vector<std::string> flags;
@@ -86,7 +155,7 @@ TEST_F(ExecutionsTest, ExitCodesMapToFinalStatuses) {
   }
 }
 
-TEST_F(ExecutionsTest, KillStopsARunningCommandWithStopped130) {
+TEST_P(ExecutionsTest, KillStopsARunningCommandWithStopped130) {
   const std::string id = StartDetached("trap '' TERM; echo started; sleep 60");
   for (int i = 0; i < 500; ++i) {
     auto logs = server_->Call("GET", "/api/v1/executions/" + id + "/logs", developer_);
@@ -105,7 +174,7 @@ TEST_F(ExecutionsTest, KillStopsARunningCommandWithStopped130) {
   EXPECT_EQ(followed.exit_code, 130);
 }
 
-TEST_F(ExecutionsTest, FiftyConcurrentRunsAllFinishWithCompleteOutput) {
+TEST_P(ExecutionsTest, FiftyConcurrentRunsAllFinishWithCompleteOutput) {
   std::vector<std::thread> threads;
   std::vector<ProcessResult> results(50);
   for (int i = 0; i < 50; ++i) {
@@ -122,20 +191,20 @@ TEST_F(ExecutionsTest, FiftyConcurrentRunsAllFinishWithCompleteOutput) {
   }
 }
 
-TEST_F(ExecutionsTest, CatOfAFileThroughRunReproducesItByteForByte) {
+TEST_F(HostExecutionsTest, CatOfAFileThroughRunReproducesItByteForByte) {
   const std::string file = "/usr/share/common-licenses/GPL-3";
   const auto result = Run("cat " + file);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, ReadFile(file));
 }
 
-TEST_F(ExecutionsTest, BinaryOutputIsReplacedNotDroppedAndALastLineWithoutNewlineIsKept) {
+TEST_P(ExecutionsTest, BinaryOutputIsReplacedNotDroppedAndALastLineWithoutNewlineIsKept) {
   const auto result = Run("printf 'ok\\n\\377\\376bad\\nno newline'");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "ok\n\xEF\xBF\xBD\xEF\xBF\xBD" "bad\nno newline\n");
 }
 
-TEST_F(ExecutionsTest, OutputOverTheCapIsDroppedWithANoticeWhileTheCommandGoesOn) {
+TEST_P(ExecutionsTest, OutputOverTheCapIsDroppedWithANoticeWhileTheCommandGoesOn) {
   const auto before = ReadFile("/proc/" + std::to_string(server_->pid()) + "/status");
   const std::string id = StartDetached("head -c 200000000 /dev/zero | tr '\\0' 'x' | fold -w 1000; echo after");
   const auto final_state = server_->WaitFinished(id, developer_);
@@ -153,7 +222,7 @@ TEST_F(ExecutionsTest, OutputOverTheCapIsDroppedWithANoticeWhileTheCommandGoesOn
   EXPECT_LT(rss(after) - rss(before), 200 * 1024) << "server RSS grew by more than 200 MiB (kB)";
 }
 
-TEST_F(ExecutionsTest, ALateFollowerGetsTheBacklogThenLiveLinesThenTheEnd) {
+TEST_P(ExecutionsTest, ALateFollowerGetsTheBacklogThenLiveLinesThenTheEnd) {
   const std::string id = StartDetached("for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done");
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const auto followed = server_->Cli({"logs", "-f", id}, developer_);
@@ -161,7 +230,7 @@ TEST_F(ExecutionsTest, ALateFollowerGetsTheBacklogThenLiveLinesThenTheEnd) {
   EXPECT_EQ(followed.out, "line1\nline2\nline3\nline4\nline5\n");
 }
 
-TEST_F(ExecutionsTest, AFollowerThatReconnectsWithLastEventIdMissesNothingAndRepeatsNothing) {
+TEST_P(ExecutionsTest, AFollowerThatReconnectsWithLastEventIdMissesNothingAndRepeatsNothing) {
   const auto run = server_->Call("POST", "/api/v1/run", developer_,
                                  R"({"command":"for i in $(seq 1 40); do echo n$i; sleep 0.02; done"})");
   ASSERT_EQ(run.status, 202) << run.body;
@@ -194,7 +263,7 @@ TEST_F(ExecutionsTest, AFollowerThatReconnectsWithLastEventIdMissesNothingAndRep
   for (int i = 0; i < 40; ++i) EXPECT_EQ(output[i], "n" + std::to_string(i + 1));
 }
 
-TEST_F(ExecutionsTest, RefusedWebSocketUpgradesGetTheirStatus) {
+TEST_P(ExecutionsTest, RefusedWebSocketUpgradesGetTheirStatus) {
   const auto run = server_->Call("POST", "/api/v1/run", developer_, R"({"command":"true"})");
   const std::string url(run.json.at("websocket_url").as_string());
   const std::string base = url.substr(0, url.find("?"));
@@ -211,7 +280,7 @@ TEST_F(ExecutionsTest, RefusedWebSocketUpgradesGetTheirStatus) {
             403);
 }
 
-TEST_F(ExecutionsTest, IdempotencyKeyReturnsTheFirstExecution) {
+TEST_P(ExecutionsTest, IdempotencyKeyReturnsTheFirstExecution) {
   const std::map<std::string, std::string> headers = {{"Idempotency-Key", "deploy-42"}};
   const auto first = server_->Call("POST", "/api/v1/run", developer_, R"({"command":"true"})", headers);
   const auto second = server_->Call("POST", "/api/v1/run", developer_, R"({"command":"true"})", headers);
@@ -220,7 +289,7 @@ TEST_F(ExecutionsTest, IdempotencyKeyReturnsTheFirstExecution) {
   EXPECT_EQ(first.json.at("execution_id"), second.json.at("execution_id"));
 }
 
-TEST_F(ExecutionsTest, TheSandboxHidesTheHost) {
+TEST_F(HostExecutionsTest, TheSandboxHidesTheHost) {
   const auto result = Run(
       "echo procs=$(ls /proc | grep -c '^[0-9]'); ls /sys/class/net; id -un; "
       "test -e /root/.bashrc && echo root-visible; "
@@ -237,7 +306,7 @@ TEST_F(ExecutionsTest, TheSandboxHidesTheHost) {
   EXPECT_LT(procs, 8) << result.out;
 }
 
-TEST_F(ExecutionsTest, AServerKilledMidRunRecordsEveryLineAndTheStatusAfterRestart) {
+TEST_P(ExecutionsTest, AServerKilledMidRunRecordsEveryLineAndTheStatusAfterRestart) {
   const std::string id = StartDetached("for i in $(seq 1 30); do echo k$i; sleep 0.05; done; exit 4");
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   server_->Kill();

@@ -1,4 +1,8 @@
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include <boost/json.hpp>
 
@@ -73,6 +77,38 @@ void AddImageCommands(CLI::App& app, Action& action) {
           body["task_execution_role_name"] = args.task_execution_role_name;
         }
         auto reply = api.Post("/images/register", body);
+        if (!reply) {
+          return context.Fail(reply.error());
+        }
+        return context.Print(*reply, [&](const json::value& value) {
+          PrintSuccess(context.err(), context.style(), Field(value, "message"));
+          context.out() << Field(value, "image_id") << "\n";
+        });
+      });
+    };
+  });
+
+  struct ImportArgs {
+    std::string name;
+    std::string file;
+  };
+  auto imp = std::make_shared<ImportArgs>();
+  CLI::App* import_cmd = images->add_subcommand(
+      "import", "import a `docker save` or OCI layout tarball as an image (admin)");
+  import_cmd->add_option("name", imp->name, "the image's name, e.g. tools:1")->required();
+  import_cmd->add_option("file", imp->file, "the tarball")->required();
+  import_cmd->callback([&action, imp] {
+    action = [args = *imp](Context& context) {
+      std::ifstream in(args.file, std::ios::binary);
+      if (!in) {
+        return context.Fail(core::Error{core::ErrorCode::kInvalidRequest,
+                                        "cannot read " + args.file, std::strerror(errno)});
+      }
+      std::stringstream content;
+      content << in.rdbuf();
+      const std::string body = content.str();
+      return WithApi(context, [&](ApiClient& api) {
+        auto reply = api.Send("POST", "/images/import?image=" + UrlEncode(args.name), body);
         if (!reply) {
           return context.Fail(reply.error());
         }

@@ -16,9 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "providers/local/scrubber.h"
+#include "providers/output/scrubber.h"
 
 namespace runvoy::providers::local {
+
+using output::Base64Encode;
+using output::Scrubber;
+
 namespace {
 
 constexpr const char* kGitCandidates[] = {"/usr/bin/git", "/usr/local/bin/git", "/bin/git"};

@@ -23,11 +23,14 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/image_reference.h"
 #include "providers/local/event_log.h"
+#include "providers/local/image/image_store.h"
 #include "providers/local/sandbox.h"
 #include "providers/local/supervisor.h"
 
@@ -68,8 +71,38 @@ struct Options {
   std::string network = "none";
   std::string user = "nobody";
   int pids_limit = 512;
+  uint64_t workspace_bytes = 1ULL << 30;
+  int64_t image_cache_bytes = int64_t{10} << 30;  // 0 = unbounded
   const core::Clock* clock = nullptr;
 };
+
+// "1073741824", "64MiB", "1G": a byte count with an optional binary unit (K, M, G, KiB, MiB,
+// GiB), from 1 MiB (a tmpfs of size 0 would have no limit at all) to 1 TiB.
+std::optional<uint64_t> ParseWorkspaceBytes(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long number = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || errno != 0)
+    return std::nullopt;
+  std::string unit(end);
+  for (char& c : unit)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  int shift = 0;
+  if (unit == "k" || unit == "kib")
+    shift = 10;
+  else if (unit == "m" || unit == "mib")
+    shift = 20;
+  else if (unit == "g" || unit == "gib")
+    shift = 30;
+  else if (!unit.empty() && unit != "b")
+    return std::nullopt;
+  if (number > (1ULL << 40) >> shift)
+    return std::nullopt;
+  const uint64_t bytes = static_cast<uint64_t>(number) << shift;
+  if (bytes < (1ULL << 20))
+    return std::nullopt;
+  return bytes;
+}
 
 // What the provider knows of one execution whose files it tails.
 struct Tail {
@@ -103,6 +136,8 @@ class LocalProvider final : public contract::ComputeProvider {
   Result<void> Kill(const std::string& execution_id, KillReason reason) override;
   Result<std::vector<TaskState>> List() override;
   Result<void> CheckImage(const contract::ImageSpec& image) override;
+  Result<void> ImportImage(const contract::ImageSpec& image,
+                           const std::string& tarball_path) override;
 
   Result<void> Init();
 
@@ -304,6 +339,8 @@ Result<std::string> LocalProvider::Start(const TaskSpec& spec) {
   supervisor_spec.network = options_.network;
   supervisor_spec.user = options_.user;
   supervisor_spec.pids_limit = options_.pids_limit;
+  supervisor_spec.workspace_bytes = options_.workspace_bytes;
+  supervisor_spec.image_cache_bytes = options_.image_cache_bytes;
   std::string payload = EncodeSupervisorSpec(supervisor_spec);
   size_t done = 0;
   bool sent = true;
@@ -404,7 +441,33 @@ Result<std::vector<TaskState>> LocalProvider::List() {
   return out;
 }
 
+Result<void> LocalProvider::ImportImage(const contract::ImageSpec& image,
+                                        const std::string& tarball_path) {
+  if (image.reference == "host")
+    return Fail(ErrorCode::kInvalidRequest, "\"host\" is reserved and cannot be imported");
+  auto reference = core::ParseImageReference(image.reference);
+  if (!reference)
+    return tl::unexpected(reference.error());
+  image::ImageStore store(options_.data_dir + "/images", options_.image_cache_bytes);
+  auto imported = store.Import(*reference, tarball_path);
+  if (!imported)
+    return tl::unexpected(imported.error());
+  return {};
+}
+
 Result<void> LocalProvider::CheckImage(const contract::ImageSpec& image) {
+  // The sandbox runs programs of the host's own architecture only.
+  struct utsname host;
+  if (!image.runtime_platform.empty() && ::uname(&host) == 0) {
+    const std::string machine = host.machine;
+    const std::string platform = machine == "aarch64" ? "Linux/ARM64"
+                                 : machine == "x86_64" ? "Linux/X86_64"
+                                                       : "Linux/" + machine;
+    if (image.runtime_platform != platform) {
+      return Fail(ErrorCode::kInvalidRequest, "the local sandbox runs " + platform +
+                                                  " programs only, not " + image.runtime_platform);
+    }
+  }
   return CheckRootfs(image.reference);
 }
 
@@ -541,11 +604,13 @@ void LocalProvider::Process(const std::string& id, bool check_alive) {
 
   if (!tail->exit) {
     TaskExit exit;
+    bool from_supervisor = false;
     if (exited) {
       auto text = ReadWholeFile(exit_path);
       auto decoded = text ? DecodeExit(*text) : tl::unexpected(text.error());
       if (decoded) {
         exit = *decoded;
+        from_supervisor = true;
       } else {
         exit.cause = TaskExit::Cause::kSignaled;
         exit.signal = SIGKILL;
@@ -559,8 +624,21 @@ void LocalProvider::Process(const std::string& id, bool check_alive) {
       exit.reason = "the supervisor of this execution died";
       exit.at = Now();
     }
+    // A task that started and ended without its supervisor's word gets a line saying why in
+    // its own log (one that never started gets the core's "could not start" line).
+    if (!from_supervisor && exit.cause == TaskExit::Cause::kSignaled) {
+      core::LogEvent line;
+      line.sequence = tail->after_sequence + 1;
+      line.timestamp_ms = core::ToUnixMillis(exit.at);
+      line.stream = core::LogStream::kRunvoy;
+      line.message = "### runvoy: " + exit.reason;
+      tail->after_sequence = line.sequence;
+      tail->queue.push_back(std::move(line));
+    }
     tail->exit = exit;
   }
+  if (!Deliver(*tail))
+    return;
   if (!sink->OnExited(id, *tail->exit))
     return;
 
@@ -616,12 +694,22 @@ Result<std::unique_ptr<contract::ComputeProvider>> MakeLocal(
                 "compute.local.pids_limit must be a positive number, not \"" + pids + "\"");
   }
   options.pids_limit = static_cast<int>(pids_limit);
-  const std::string cache = context.Get("image_cache_bytes", "0");
-  const long long cache_bytes = std::strtoll(cache.c_str(), &end, 10);
-  if (cache.empty() || *end != '\0' || cache_bytes < 0) {
+  const std::string cache = context.Get("image_cache_bytes", "10GiB");
+  const auto cache_bytes = cache == "0" ? std::optional<uint64_t>(0) : ParseWorkspaceBytes(cache);
+  if (!cache_bytes) {
     return Fail(ErrorCode::kInvalidRequest,
-                "compute.local.image_cache_bytes must be a number of bytes, not \"" + cache + "\"");
+                "compute.local.image_cache_bytes must be 0 (unbounded) or a size from 1MiB to "
+                "1TiB, not \"" + cache + "\"");
   }
+  options.image_cache_bytes = static_cast<int64_t>(*cache_bytes);
+  const std::string workspace = context.Get("workspace_bytes", "1GiB");
+  const auto workspace_bytes = ParseWorkspaceBytes(workspace);
+  if (!workspace_bytes) {
+    return Fail(ErrorCode::kInvalidRequest,
+                "compute.local.workspace_bytes must be a size from 1MiB to 1TiB, not \"" +
+                    workspace + "\"");
+  }
+  options.workspace_bytes = *workspace_bytes;
   auto provider = std::make_unique<LocalProvider>(std::move(options));
   if (auto r = provider->Init(); !r)
     return tl::unexpected(r.error());
@@ -631,7 +719,9 @@ Result<std::unique_ptr<contract::ComputeProvider>> MakeLocal(
 }  // namespace
 
 void Register(contract::Registry& registry) {
-  registry.AddCompute("local", {"network", "user", "image_cache_bytes", "pids_limit"}, MakeLocal);
+  registry.AddCompute("local",
+                      {"network", "user", "image_cache_bytes", "pids_limit", "workspace_bytes"},
+                      MakeLocal);
 }
 
 }  // namespace runvoy::providers::local

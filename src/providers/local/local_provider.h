@@ -7,7 +7,9 @@
 // EventSink; it deletes that directory once OnExited has returned.
 //
 // Section keys (compute.local): network (none|host, default none), user (default nobody),
-// pids_limit (default 512), image_cache_bytes (for OCI images, later).
+// pids_limit (default 512), image_cache_bytes (default 10GiB, 0 = unbounded: the bound of the
+// OCI image cache, see image/image_store.h), workspace_bytes (default 1GiB: the size of the
+// task's /workspace and of its /tmp, each a tmpfs).
 
 #include "contract/registry.h"
 

@@ -23,7 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/image_reference.h"
 #include "providers/local/git_workspace.h"
+#include "providers/local/seccomp_filter.h"
 
 namespace runvoy::providers::local {
 namespace {
@@ -181,21 +183,73 @@ core::Result<void> BringLoopbackUp() {
   return Sys(ok, "bring lo up");
 }
 
-core::Result<void> PrepareHostRoot(const SandboxConfig& config) {
+// The base of a `host` root: a small tmpfs with the host's directories bound read-only.
+core::Result<std::string> MountHostRoot(const SandboxConfig& config) {
   const std::string& root = config.root_dir;
   if (auto r = MountOrFail("runvoy-root", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m");
       !r) {
-    return r;
+    return tl::unexpected(r.error());
   }
   const std::string empty_file = root + "/.empty";
   const int fd = ::open(empty_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0);
   if (fd < 0)
-    return Sys(false, "create " + empty_file);
+    return tl::unexpected(Sys(false, "create " + empty_file).error());
   ::close(fd);
   if (auto r = BindHostDirs(root, empty_file); !r)
-    return r;
+    return tl::unexpected(r.error());
   if (auto r = MaskInsideRoot(root, config.data_dir); !r)
-    return r;
+    return tl::unexpected(r.error());
+  return root;
+}
+
+// The base of an image's root: an overlay of its layers (read-only, from the image cache) under
+// a writable upper layer on a tmpfs of the task's own (charged to its cgroup, gone with it).
+core::Result<std::string> MountImageRoot(const SandboxConfig& config) {
+  const std::string& base = config.root_dir;
+  const std::string tmpfs_opts = "mode=0755,size=" + std::to_string(config.workspace_bytes);
+  if (auto r = MountOrFail("runvoy-upper", base, "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts.c_str());
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  for (const char* dir : {"/upper", "/work", "/merged"}) {
+    if (auto r = MakeDir(base + dir, 0755); !r)
+      return tl::unexpected(r.error());
+  }
+  // overlayfs lists lower layers topmost first.
+  std::string lower;
+  for (auto it = config.image_layers.rbegin(); it != config.image_layers.rend(); ++it) {
+    if (!lower.empty())
+      lower += ':';
+    lower += *it;
+  }
+  const std::string options =
+      "lowerdir=" + lower + ",upperdir=" + base + "/upper,workdir=" + base + "/work";
+  if (options.size() >= 4000) {
+    return core::Fail(core::ErrorCode::kInvalidRequest,
+                      "the image has too many layers (" +
+                          std::to_string(config.image_layers.size()) + ") to mount");
+  }
+  const std::string root = base + "/merged";
+  if (auto r = MountOrFail("overlay", root, "overlay", MS_NOSUID | MS_NODEV, options.c_str()); !r)
+    return tl::unexpected(r.error());
+  // The image's working directory, when it lies outside the task's tmpfs mounts.
+  const std::string& workdir = config.workdir;
+  if (workdir.rfind("/workspace", 0) != 0 && workdir.rfind("/tmp", 0) != 0) {
+    for (size_t pos = 1; pos <= workdir.size(); ++pos) {
+      if (pos == workdir.size() || workdir[pos] == '/')
+        ::mkdir((root + workdir.substr(0, pos)).c_str(), 0755);
+    }
+  }
+  return root;
+}
+
+// The task's root: the base of `host` or of the image, then /proc, /sys, /dev, /workspace, /tmp,
+// the git clone, and pivot_root into it.
+core::Result<void> BuildRoot(const SandboxConfig& config) {
+  auto base = config.image_layers.empty() ? MountHostRoot(config) : MountImageRoot(config);
+  if (!base)
+    return tl::unexpected(base.error());
+  const std::string& root = *base;
   if (auto r = MakeDir(root + "/proc", 0555); !r)
     return r;
   if (auto r =
@@ -212,8 +266,11 @@ core::Result<void> PrepareHostRoot(const SandboxConfig& config) {
   }
   if (auto r = MakeDev(root); !r)
     return r;
-  const std::string workspace_opts =
-      "mode=0700,uid=" + std::to_string(config.uid) + ",gid=" + std::to_string(config.gid);
+  // The workspace quota: /workspace (the git clone included) and /tmp are tmpfs of at most
+  // workspace_bytes each, so the task writes nothing to the host's disk, and it gets ENOSPC.
+  const std::string size_opt = ",size=" + std::to_string(config.workspace_bytes);
+  const std::string workspace_opts = "mode=0700,uid=" + std::to_string(config.uid) +
+                                     ",gid=" + std::to_string(config.gid) + size_opt;
   if (auto r = MakeDir(root + "/workspace", 0700); !r)
     return r;
   if (auto r = MountOrFail("workspace", root + "/workspace", "tmpfs", MS_NOSUID | MS_NODEV,
@@ -223,7 +280,9 @@ core::Result<void> PrepareHostRoot(const SandboxConfig& config) {
   }
   if (auto r = MakeDir(root + "/tmp", 01777); !r)
     return r;
-  if (auto r = MountOrFail("tmp", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"); !r) {
+  const std::string tmp_opts = "mode=1777" + size_opt;
+  if (auto r = MountOrFail("tmp", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_opts.c_str());
+      !r) {
     return r;
   }
   if (!config.git.repo.empty()) {
@@ -257,6 +316,8 @@ core::Result<void> PrepareHostRoot(const SandboxConfig& config) {
   ::rmdir("/.oldroot");
   if (auto r = RemountReadOnly("/dev", MS_NOEXEC); !r)
     return r;
+  if (!config.image_layers.empty())
+    return {};  // an image's root is writable: its upper layer
   return RemountReadOnly("/", MS_NODEV);
 }
 
@@ -352,6 +413,11 @@ void ClearCapabilitySets() {
   char sh[] = "/bin/sh";
   char dash_c[] = "-c";
   char* argv[] = {sh, dash_c, const_cast<char*>(config.command.c_str()), nullptr};
+  if (auto r = InstallSeccompFilter(); !r) {
+    const std::string msg = "runvoy: " + r.error().message + "\n";
+    (void)!::write(2, msg.data(), msg.size());
+    ::_exit(127);
+  }
   ::execve("/bin/sh", argv, envp.data());
   fail("exec /bin/sh");
   ::_exit(127);
@@ -364,8 +430,10 @@ void NoteSignal(int) {}
 core::Result<void> CheckRootfs(const std::string& reference) {
   if (reference == "host")
     return {};
-  return core::Fail(core::ErrorCode::kInvalidRequest,
-                    "image " + reference + " is not available in the local sandbox yet");
+  // Any well-formed reference: whether the registry has it is known when it is fetched.
+  if (auto parsed = core::ParseImageReference(reference); !parsed)
+    return tl::unexpected(parsed.error());
+  return {};
 }
 
 core::Result<void> PrepareWorkspace(const contract::GitSource& git) {
@@ -383,7 +451,7 @@ core::Result<void> PrepareWorkspace(const contract::GitSource& git) {
 core::Result<void> PrepareRootfs(const SandboxConfig& config) {
   if (auto r = CheckRootfs(config.image_reference); !r)
     return r;
-  return PrepareHostRoot(config);
+  return BuildRoot(config);
 }
 
 core::Result<void> LookupUser(const std::string& name, uid_t& uid, gid_t& gid) {

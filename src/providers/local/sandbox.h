@@ -4,6 +4,7 @@
 // IPC and network namespaces) does before and after it starts the command. Runs in a process
 // forked from the single-threaded supervisor.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,9 @@ namespace runvoy::providers::local {
 
 struct SandboxConfig {
   std::string root_dir;         // an empty directory to mount the new root on
-  std::string image_reference;  // "host" is the only one available yet
+  std::string image_reference;  // "host" or an OCI image reference
+  // The image's layer directories, bottom first (see image/image_store.h); empty for "host".
+  std::vector<std::string> image_layers;
   std::string data_dir;         // never visible inside
   bool host_network = false;
   uid_t uid = 65534;
@@ -34,10 +37,11 @@ struct SandboxConfig {
   int runvoy_fd = -1;                     // write end of the "runvoy" stream's pipe
   int net_fd = -1;  // the host's network namespace, for git when host_network is false
   std::string workdir = "/workspace";  // where the command starts
+  uint64_t workspace_bytes = 1ULL << 30;  // size of the /workspace and of the /tmp tmpfs
 };
 
-// Whether the root filesystem of `reference` can be built; the reason when not. The seam where
-// real OCI images come in later.
+// Whether the root filesystem of `reference` can be built: "host" or a well-formed OCI image
+// reference (fetched by the supervisor before the sandbox is built); the reason when not.
 core::Result<void> CheckRootfs(const std::string& reference);
 
 // Checks, before the sandbox is built, that the workspace can be filled: with a repository,
@@ -45,8 +49,9 @@ core::Result<void> CheckRootfs(const std::string& reference);
 // done by the task's init (see git_workspace.h) once /workspace exists.
 core::Result<void> PrepareWorkspace(const contract::GitSource& git);
 
-// Builds the root filesystem for `config.image_reference` on `config.root_dir` (already in a
-// private mount namespace) and pivots into it.
+// Builds the root filesystem on `config.root_dir` (already in a private mount namespace) and
+// pivots into it: the host's directories read-only for "host", else an overlay of
+// `config.image_layers` with a writable upper layer.
 core::Result<void> PrepareRootfs(const SandboxConfig& config);
 
 // The body of the task's init process; never returns. `keep_fds` are left open (the ones in

@@ -3,14 +3,17 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include <boost/json.hpp>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -18,14 +21,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/image_reference.h"
 #include "providers/local/cgroup.h"
 #include "providers/local/event_log.h"
 #include "providers/local/git_workspace.h"
-#include "providers/local/line_splitter.h"
+#include "providers/local/image/image_store.h"
+#include "providers/output/line_splitter.h"
 #include "providers/local/sandbox.h"
-#include "providers/local/scrubber.h"
+#include "providers/output/scrubber.h"
 
 namespace runvoy::providers::local {
+
+using output::LinePiece;
+using output::LineSplitter;
+using output::Scrubber;
+
 namespace {
 
 namespace json = boost::json;
@@ -94,21 +104,27 @@ class Supervisor {
   void Emit(core::LogStream stream, std::string message, bool partial);
   void EmitRunvoyLine(const std::string& line);
   void EmitPieces(core::LogStream stream, std::vector<LinePiece>& pieces);
-  void Flush();
+  bool Flush();  // false when the disk did not take everything (kept for the next call)
   void ReadStream(StreamState& state);
   void ReadStatus();
   void RequestKill(TaskExit::Cause cause);
   int Finish(TaskExit exit);
   int FailToStart(const std::string& reason);
+  // Fetches (or finds in the cache) the task's image and applies it to `config`: layers, Env,
+  // WorkingDir, User. Polls `signal_fd` meanwhile so that a kill ends a fetch.
+  core::Result<void> PrepareImage(int signal_fd, SandboxConfig& config);
   bool HandleSignals(int signal_fd);
 
   std::string dir_;
   SupervisorSpec spec_;
   std::vector<std::string> secret_values_;
   std::string git_token_;
+  // Holds the task's image in use (not evictable) until the supervisor exits.
+  std::unique_ptr<image::ImageStore> image_store_;
   int events_fd_ = -1;
   int epoll_fd_ = -1;
   std::string pending_;  // encoded records not yet written
+  bool append_failing_ = false;  // the last append failed (said once on stderr)
   int64_t next_sequence_ = 1;
   int64_t output_bytes_ = 0;
   bool capped_ = false;
@@ -173,19 +189,26 @@ void Supervisor::EmitRunvoyLine(const std::string& line) {
   EmitPieces(core::LogStream::kRunvoy, pieces);
 }
 
-void Supervisor::Flush() {
+// What the disk does not take now (it is full) stays pending, in order, and goes out on a later
+// call: a record is never torn or dropped.
+bool Supervisor::Flush() {
   size_t done = 0;
   while (done < pending_.size()) {
     const ssize_t n = ::write(events_fd_, pending_.data() + done, pending_.size() - done);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
-      std::fprintf(stderr, "supervisor: cannot append events: %s\n", std::strerror(errno));
-      break;
+      if (!append_failing_)
+        std::fprintf(stderr, "supervisor: cannot append events: %s\n", std::strerror(errno));
+      append_failing_ = true;
+      pending_.erase(0, done);
+      return false;
     }
     done += static_cast<size_t>(n);
   }
   pending_.clear();
+  append_failing_ = false;
+  return true;
 }
 
 void Supervisor::ReadStream(StreamState& state) {
@@ -281,13 +304,24 @@ bool Supervisor::HandleSignals(int signal_fd) {
 }
 
 int Supervisor::Finish(TaskExit exit) {
-  Flush();
-  ::fdatasync(events_fd_);
   exit.at = core::FromUnixMillis(NowMs());
-  if (auto r = WriteFileAtomically(dir_ + "/" + kExitFile, EncodeExit(exit)); !r) {
-    std::fprintf(stderr, "supervisor: %s: %s\n", r.error().message.c_str(),
-                 r.error().details.c_str());
-    return 1;
+  // On a full disk, wait for space (up to an hour) rather than lose the last output or the exit
+  // record: the server sees the end only once both are written.
+  constexpr int kAttempts = 7200;
+  for (int attempt = 1;; ++attempt) {
+    if (Flush()) {
+      ::fdatasync(events_fd_);
+      auto r = WriteFileAtomically(dir_ + "/" + kExitFile, EncodeExit(exit));
+      if (r)
+        break;
+      if (attempt == 1 || attempt == kAttempts) {
+        std::fprintf(stderr, "supervisor: %s: %s\n", r.error().message.c_str(),
+                     r.error().details.c_str());
+      }
+    }
+    if (attempt == kAttempts)
+      return 1;
+    ::usleep(500 * 1000);
   }
   ::rmdir((dir_ + "/rootfs").c_str());
   return 0;
@@ -301,6 +335,120 @@ int Supervisor::FailToStart(const std::string& reason) {
   exit.exit_code = 1;
   exit.reason = reason;
   return Finish(exit);
+}
+
+core::Result<void> Supervisor::PrepareImage(int signal_fd, SandboxConfig& config) {
+  auto reference = core::ParseImageReference(spec_.task.image.reference);
+  if (!reference)
+    return tl::unexpected(reference.error());
+  const std::string cache_dir = spec_.data_dir + "/images";
+  image_store_ = std::make_unique<image::ImageStore>(cache_dir, spec_.image_cache_bytes);
+  if (auto held = image_store_->Hold(*reference); !held)
+    return held;
+  // The fetch runs in a child process, so that a kill ends it at once whatever it waits for
+  // (a stalled registry included). It reports on a pipe: "P<line>" progress, "E<code> <reason>".
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+    return core::Fail(core::ErrorCode::kInternal, std::string("pipe: ") + std::strerror(errno));
+  const pid_t child = ::fork();
+  if (child < 0)
+    return core::Fail(core::ErrorCode::kInternal, std::string("fork: ") + std::strerror(errno));
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    auto send = [fd = pipe_fds[1]](const std::string& message) {
+      std::string line = message;
+      for (char& c : line) {
+        if (c == '\n')
+          c = ' ';
+      }
+      line += '\n';
+      (void)!::write(fd, line.data(), line.size());
+    };
+    image::ImageStore store(cache_dir, spec_.image_cache_bytes);
+    image::StoreHooks hooks;
+    hooks.progress = [&send](const std::string& line) { send("P" + line); };
+    auto fetched = store.Acquire(*reference, hooks);
+    if (!fetched) {
+      send("E" + std::to_string(static_cast<int>(fetched.error().code)) + " " +
+           fetched.error().message);
+    }
+    ::_exit(fetched ? 0 : 1);
+  }
+  ::close(pipe_fds[1]);
+  std::string buffer;
+  std::string failure;
+  core::ErrorCode failure_code = core::ErrorCode::kInternal;
+  bool open = true;
+  while (open) {
+    struct pollfd fds[2] = {{pipe_fds[0], POLLIN, 0}, {signal_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR)
+      break;
+    if (fds[1].revents & POLLIN) {
+      HandleSignals(signal_fd);
+      if (kill_cause_) {
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+        ::close(pipe_fds[0]);
+        return core::Fail(core::ErrorCode::kServiceUnavailable, "cancelled");
+      }
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP)) {
+      char chunk[4096];
+      const ssize_t n = ::read(pipe_fds[0], chunk, sizeof chunk);
+      if (n <= 0) {
+        open = n < 0 && errno == EINTR;
+        continue;
+      }
+      buffer.append(chunk, static_cast<size_t>(n));
+      size_t newline;
+      while ((newline = buffer.find('\n')) != std::string::npos) {
+        const std::string line = buffer.substr(0, newline);
+        buffer.erase(0, newline + 1);
+        if (line.empty())
+          continue;
+        if (line[0] == 'P') {
+          EmitRunvoyLine("### runvoy: " + line.substr(1));  // like the banner and git's lines
+          Flush();
+        } else if (line[0] == 'E') {
+          const size_t space = line.find(' ');
+          failure_code = static_cast<core::ErrorCode>(std::atoi(line.substr(1, space).c_str()));
+          failure = space == std::string::npos ? "" : line.substr(space + 1);
+        }
+      }
+    }
+  }
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return core::Fail(failure_code, "image " + reference->normalized + ": " +
+                                        (failure.empty() ? "the fetch failed" : failure));
+  }
+  // Fetched: the cache has it now.
+  auto prepared = image_store_->Acquire(*reference, {});
+  if (!prepared) {
+    return core::Fail(prepared.error().code,
+                      "image " + reference->normalized + ": " + prepared.error().message,
+                      prepared.error().details);
+  }
+  config.image_layers = prepared->layer_dirs;
+  config.env = BuildEnvironment(spec_.task, prepared->config.env);
+  // A repository decides the working directory; else the image's, else /workspace.
+  if (spec_.task.git.repo.empty() && !prepared->config.working_dir.empty() &&
+      prepared->config.working_dir[0] == '/' &&
+      prepared->config.working_dir.find("..") == std::string::npos) {
+    config.workdir = prepared->config.working_dir;
+  }
+  // The image's User when it names one (root included); else the configured unprivileged user.
+  if (!prepared->config.user.empty()) {
+    if (auto r = image::ResolveImageUser(*prepared, prepared->config.user, config.uid, config.gid);
+        !r) {
+      return core::Fail(r.error().code, "image " + reference->normalized + ": " +
+                                            r.error().message);
+    }
+  }
+  return {};
 }
 
 int Supervisor::Run(int signal_fd) {
@@ -333,6 +481,17 @@ int Supervisor::Run(int signal_fd) {
   config.git_token = git_token_;
   config.scrub_values = secret_values_;
   config.workdir = GitWorkingDirectory(spec_.task.git);
+  config.workspace_bytes = spec_.workspace_bytes;
+  if (spec_.task.image.reference != "host") {
+    if (auto r = PrepareImage(signal_fd, config); !r) {
+      if (kill_cause_) {
+        TaskExit exit;
+        exit.cause = *kill_cause_;
+        return Finish(exit);
+      }
+      return FailToStart(r.error().message);
+    }
+  }
   if (::mkdir(config.root_dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return FailToStart(std::string("sandbox: cannot create the root directory: ") +
                        std::strerror(errno));
@@ -588,6 +747,8 @@ std::string EncodeSupervisorSpec(const SupervisorSpec& spec) {
   o["network"] = spec.network;
   o["run_user"] = spec.user;
   o["pids_limit"] = spec.pids_limit;
+  o["workspace_bytes"] = static_cast<int64_t>(spec.workspace_bytes);
+  o["image_cache_bytes"] = spec.image_cache_bytes;
   return json::serialize(o);
 }
 
@@ -646,16 +807,26 @@ core::Result<SupervisorSpec> DecodeSupervisorSpec(std::string_view text) {
   spec.network = GetString(o, "network");
   spec.user = GetString(o, "run_user");
   spec.pids_limit = static_cast<int>(GetInt(o, "pids_limit", 512));
+  const int64_t workspace_bytes = GetInt(o, "workspace_bytes", 0);
+  if (workspace_bytes > 0)
+    spec.workspace_bytes = static_cast<uint64_t>(workspace_bytes);
+  spec.image_cache_bytes = GetInt(o, "image_cache_bytes", spec.image_cache_bytes);
   if (t.execution_id.empty() || t.command.empty()) {
     return core::Fail(core::ErrorCode::kInvalidRequest, "task spec without execution or command");
   }
   return spec;
 }
 
-std::vector<std::string> BuildEnvironment(const contract::TaskSpec& task) {
+std::vector<std::string> BuildEnvironment(const contract::TaskSpec& task,
+                                          const std::vector<std::string>& image_env) {
   std::map<std::string, std::string> env;
   env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   env["HOME"] = "/workspace";
+  for (const auto& entry : image_env) {
+    const size_t eq = entry.find('=');
+    if (eq != std::string::npos && eq > 0)
+      env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
   env["RUNVOY_COMMAND"] = task.command;
   env["RUNVOY_EXECUTION_ID"] = task.execution_id;
   for (const auto& s : task.secrets)

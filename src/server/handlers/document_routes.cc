@@ -23,7 +23,7 @@ void AddAllRoutes(Router& router, ApiServices services) {
   AddDocumentRoutes(router);
   AddHealthRoutes(router, services.store, services.reconciler, services.health);
   AddUserRoutes(router, services.users);
-  AddImageRoutes(router, services.images);
+  AddImageRoutes(router, services.images, services.compute);
   AddSecretRoutes(router, services.secrets);
   AddExecutionRoutes(router, services.executions);
   AddAuditRoutes(router, services.store, services.tracer);

@@ -27,7 +27,9 @@ struct HealthInfo {
 void AddHealthRoutes(Router& router, contract::Store& store, service::Reconciler& reconciler,
                      HealthInfo info);
 void AddUserRoutes(Router& router, service::Users& users);
-void AddImageRoutes(Router& router, service::Images& images);
+// POST /images/import hands its tarball to `compute` (none: the route answers that the
+// provider does not import images).
+void AddImageRoutes(Router& router, service::Images& images, contract::ComputeProvider* compute);
 void AddSecretRoutes(Router& router, service::Secrets& secrets);
 void AddExecutionRoutes(Router& router, service::Executions& executions);
 void AddAuditRoutes(Router& router, contract::Store& store, service::Tracer& tracer);
@@ -52,6 +54,7 @@ struct ApiServices {
   service::Tracer& tracer;
   HealthInfo health;
   MetricsAccess metrics = {};
+  contract::ComputeProvider* compute = nullptr;  // for image imports
 };
 void AddAllRoutes(Router& router, ApiServices services);
 

@@ -1,11 +1,11 @@
-#include "providers/local/line_splitter.h"
+#include "providers/output/line_splitter.h"
 
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-namespace runvoy::providers::local {
+namespace runvoy::providers::output {
 namespace {
 
 std::vector<LinePiece> Split(const std::vector<std::string>& chunks, size_t max_piece = 16384) {
@@ -139,4 +139,4 @@ TEST(LineSplitterTest, GivesTheSameResultForEveryChunking) {
 }
 
 }  // namespace
-}  // namespace runvoy::providers::local
+}  // namespace runvoy::providers::output

@@ -380,21 +380,27 @@ TEST_F(LocalProviderTest, ScrubsSecretValuesAndTheirBase64FormAcrossWrites) {
             (std::vector<std::string>{"### runvoy: command with ***"}));
 }
 
-TEST_F(LocalProviderTest, AnImageOtherThanHostFailsToStart) {
+// Runs of real images are in image_store_test.cc and tests/e2e/local_images_test.cc.
+TEST_F(LocalProviderTest, AnImageWhoseRegistryCannotBeReachedFailsToStartWithTheReason) {
   contract::ImageSpec image;
-  image.reference = "busybox:latest";
+  image.reference = "not a reference";
   auto check = provider_->CheckImage(image);
   ASSERT_FALSE(check.has_value());
   EXPECT_EQ(check.error().code, core::ErrorCode::kInvalidRequest);
   image.reference = "host";
   EXPECT_TRUE(provider_->CheckImage(image).has_value());
+  // Port 1 on loopback: nothing listens there.
+  image.reference = "127.0.0.1:1/none/image:1";
+  EXPECT_TRUE(provider_->CheckImage(image).has_value());
 
   auto spec = Spec("echo hi");
-  spec.image.reference = "busybox:latest";
+  spec.image.reference = image.reference;
   auto e = Run(spec);
   ASSERT_TRUE(e.exit);
   EXPECT_EQ(e.exit->cause, TaskExit::Cause::kFailedToStart);
-  EXPECT_EQ(e.exit->reason, "image busybox:latest is not available in the local sandbox yet");
+  EXPECT_EQ(e.exit->reason.rfind("image 127.0.0.1:1/none/image:1: cannot reach the registry", 0),
+            0u)
+      << e.exit->reason;
   EXPECT_EQ(e.started, 0);
   EXPECT_EQ(Lines(e, core::LogStream::kRunvoy).back(), e.exit->reason);
 }
@@ -608,9 +614,15 @@ TEST_F(LocalProviderTest, ValidatesItsConfiguration) {
   auto bad_pids = registry_.MakeCompute("local", Context({{"pids_limit", "-3"}}));
   ASSERT_FALSE(bad_pids.has_value());
   EXPECT_EQ(bad_pids.error().code, core::ErrorCode::kInvalidRequest);
+  for (const char* bad : {"0", "512KiB", "12x", "-1", "2TiB", ""}) {
+    auto bad_workspace = registry_.MakeCompute("local", Context({{"workspace_bytes", bad}}));
+    ASSERT_FALSE(bad_workspace.has_value()) << bad;
+    EXPECT_NE(bad_workspace.error().message.find("workspace_bytes"), std::string::npos);
+  }
+  EXPECT_TRUE(registry_.MakeCompute("local", Context({{"workspace_bytes", "64MiB"}})).has_value());
   auto keys = registry_.Keys(contract::ProviderKind::kCompute, "local");
   ASSERT_TRUE(keys.has_value());
-  EXPECT_EQ(keys->size(), 4u);
+  EXPECT_EQ(keys->size(), 5u);
 }
 
 TEST_F(LocalProviderTest, HostNetworkSeesTheHostsInterfaces) {

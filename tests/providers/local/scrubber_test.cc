@@ -1,11 +1,11 @@
-#include "providers/local/scrubber.h"
+#include "providers/output/scrubber.h"
 
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-namespace runvoy::providers::local {
+namespace runvoy::providers::output {
 namespace {
 
 std::string Scrub(const std::vector<std::string>& secrets, const std::vector<std::string>& chunks) {
@@ -92,4 +92,4 @@ TEST(ScrubberTest, HandlesBinaryValues) {
 }
 
 }  // namespace
-}  // namespace runvoy::providers::local
+}  // namespace runvoy::providers::output
