@@ -33,7 +33,7 @@ start_server() {
     "$build/src/runvoy" server --listen 127.0.0.1:0 --data-dir "$work/$name" \
     --seed-admin bench@example.com "$@" >"$work/$name.out" 2>"$work/$name.log" &
   pids+=($!)
-  for _ in $(seq 1 100); do grep -q '^listening on ' "$work/$name.out" && break; sleep 0.1; done
+  for _ in $(seq 1 100); do grep -qs "^listening on " "$work/$name.out" && break; sleep 0.1; done
   url=$(sed -n 's/^listening on //p' "$work/$name.out")
   key=$(sed -n 's/^admin api key: //p' "$work/$name.out")
   curl -sf -X POST -H "X-API-Key: $key" -d '{"image":"host"}' "$url/api/v1/images/register" \

@@ -136,8 +136,9 @@ class WebSocketTokenRepository {
 class AuditRepository {
  public:
   virtual ~AuditRepository() = default;
-  // kConflict when (node, seq) exists: another writer extended the chain first.
-  virtual Result<void> Append(const core::AuditEntry& entry) = 0;
+  // Appends `entries` (consecutive entries of one node's chain) in one transaction. kConflict,
+  // and nothing written, when any (node, seq) exists: another writer extended the chain first.
+  virtual Result<void> Append(const std::vector<core::AuditEntry>& entries) = 0;
   // The newest entry of `node`'s chain.
   virtual Result<std::optional<core::AuditEntry>> Last(const std::string& node) = 0;
   // Entries in the store's global order; `after` is the position of the last entry seen

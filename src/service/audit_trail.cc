@@ -1,5 +1,7 @@
 #include "service/audit_trail.h"
 
+#include <utility>
+
 #include "core/audit_hash.h"
 
 namespace runvoy::service {
@@ -8,9 +10,31 @@ AuditTrail::AuditTrail(contract::Store& store, const core::Clock& clock, std::st
     : store_(store), clock_(clock), node_(std::move(node)) {}
 
 core::Result<void> AuditTrail::Record(core::AuditEntry entry) {
-  std::scoped_lock lock(mutex_);
-  entry.node = node_;
-  entry.time = clock_.Now();
+  Pending mine{std::move(entry)};
+  std::unique_lock lock(mutex_);
+  queue_.push_back(&mine);
+  while (!mine.done) {
+    if (writing_) {
+      written_.wait(lock);
+      continue;
+    }
+    writing_ = true;
+    std::vector<Pending*> batch;
+    batch.swap(queue_);
+    lock.unlock();
+    const core::Result<void> result = Write(batch);
+    lock.lock();
+    for (Pending* pending : batch) {
+      pending->result = result;
+      pending->done = true;
+    }
+    writing_ = false;
+    written_.notify_all();
+  }
+  return mine.result;
+}
+
+core::Result<void> AuditTrail::Write(const std::vector<Pending*>& batch) {
   // Another process of the same node ID (a restart racing the old one) may extend the chain;
   // on conflict reload the tail and try again.
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -20,12 +44,23 @@ core::Result<void> AuditTrail::Record(core::AuditEntry entry) {
       last_ = *last;
       loaded_ = true;
     }
-    entry.seq = last_ ? last_->seq + 1 : 1;
-    entry.prev_hash = last_ ? last_->hash : std::string();
-    entry.hash = core::AuditEntryHash(entry);
-    auto appended = store_.Audit().Append(entry);
+    std::vector<core::AuditEntry> entries;
+    entries.reserve(batch.size());
+    const core::TimePoint now = clock_.Now();
+    const core::AuditEntry* previous = last_ ? &*last_ : nullptr;
+    for (Pending* pending : batch) {
+      core::AuditEntry entry = pending->entry;
+      entry.node = node_;
+      entry.time = now;
+      entry.seq = previous ? previous->seq + 1 : 1;
+      entry.prev_hash = previous ? previous->hash : std::string();
+      entry.hash = core::AuditEntryHash(entry);
+      entries.push_back(std::move(entry));
+      previous = &entries.back();
+    }
+    auto appended = store_.Audit().Append(entries);
     if (appended) {
-      last_ = entry;
+      last_ = entries.back();
       return {};
     }
     if (appended.error().code != core::ErrorCode::kConflict) return appended;

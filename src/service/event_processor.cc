@@ -1,5 +1,6 @@
 #include "service/event_processor.h"
 
+#include "core/log.h"
 #include "service/outcome.h"
 
 namespace runvoy::service {
@@ -20,14 +21,28 @@ bool EventProcessor::UpdateRecord(const std::string& execution_id,
                                   const std::function<bool(core::Execution&)>& change) {
   for (int attempt = 0; attempt < 10; ++attempt) {
     auto found = store_.Executions().Get(execution_id);
-    if (!found) return false;
+    if (!found) return LogStoreFailure(execution_id, found.error().message);
     if (!*found) return true;  // nothing to update: the record is gone
     core::Execution execution = **found;
     const core::ExecutionStatus expected = execution.status;
     if (!change(execution)) return true;
     auto written = store_.Executions().Update(execution, expected);
-    if (!written) return written.error().code == core::ErrorCode::kNotFound;
+    if (!written) {
+      if (written.error().code == core::ErrorCode::kNotFound) return true;
+      return LogStoreFailure(execution_id, written.error().message);
+    }
     if (*written) return true;
+  }
+  return LogStoreFailure(execution_id, "the record kept changing under ten updates");
+}
+
+bool EventProcessor::LogStoreFailure(const std::string& execution_id, const std::string& why) {
+  // The provider delivers a refused event again every half second while the store fails: the
+  // first failure is logged, then every hundredth.
+  const uint64_t count = ++store_failures_;
+  if (count == 1 || count % 100 == 0) {
+    core::log::Warn("", "storing an event of {} failed ({} failures so far): {}", execution_id,
+                    count, why);
   }
   return false;
 }
@@ -61,7 +76,9 @@ bool EventProcessor::OnStarted(const std::string& execution_id, core::TimePoint 
 bool EventProcessor::OnOutput(const std::string& execution_id,
                               const std::vector<core::LogEvent>& events) {
   if (events.empty()) return true;
-  if (!Stored(store_.Logs().Append(execution_id, events).has_value())) return false;
+  if (auto appended = store_.Logs().Append(execution_id, events); !appended) {
+    return Stored(LogStoreFailure(execution_id, appended.error().message));
+  }
   CountLines(events);
   bool first = false;
   {

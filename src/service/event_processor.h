@@ -3,6 +3,7 @@
 // Turns a compute provider's task events into stored status changes and log lines, and hands
 // them to the live-log feed (ARCHITECTURE.md "Data flow of one run", step 3).
 
+#include <atomic>
 #include <mutex>
 #include <set>
 #include <string>
@@ -42,6 +43,8 @@ class EventProcessor final : public contract::EventSink {
   void CountLines(const std::vector<core::LogEvent>& events);
   // `ok`, after telling the observer when it is false.
   bool Stored(bool ok);
+  // Logs why a write failed (rate-limited) and returns false.
+  bool LogStoreFailure(const std::string& execution_id, const std::string& why);
 
   contract::Store& store_;
   LogFeed& feed_;
@@ -49,6 +52,7 @@ class EventProcessor final : public contract::EventSink {
   ExecutionObserver& observer_;
   std::mutex mutex_;  // guards seen_output_
   std::set<std::string> seen_output_;  // executions whose first_output is recorded
+  std::atomic<uint64_t> store_failures_{0};
 };
 
 }  // namespace runvoy::service

@@ -1168,9 +1168,9 @@ TEST_P(StoreContractTest, WebSocketTokensAreStoredByHash) {
 }
 
 TEST_P(StoreContractTest, AuditEntriesRoundTripAndLastIsTheNewestOfItsNode) {
-  ASSERT_TRUE(Db().Audit().Append(Audit("n1", 1)).has_value());
-  ASSERT_TRUE(Db().Audit().Append(Audit("n1", 2)).has_value());
-  ASSERT_TRUE(Db().Audit().Append(Audit("n2", 1)).has_value());
+  ASSERT_TRUE(Db().Audit().Append({Audit("n1", 1)}).has_value());
+  ASSERT_TRUE(Db().Audit().Append({Audit("n1", 2)}).has_value());
+  ASSERT_TRUE(Db().Audit().Append({Audit("n2", 1)}).has_value());
   auto last = Db().Audit().Last("n1");
   ASSERT_TRUE(last.has_value() && last->has_value());
   const core::AuditEntry& e = **last;
@@ -1196,10 +1196,10 @@ TEST_P(StoreContractTest, AuditEntriesRoundTripAndLastIsTheNewestOfItsNode) {
 }
 
 TEST_P(StoreContractTest, AuditAppendOfATakenSequenceIsConflictAndKeepsTheFirst) {
-  ASSERT_TRUE(Db().Audit().Append(Audit("n1", 1)).has_value());
+  ASSERT_TRUE(Db().Audit().Append({Audit("n1", 1)}).has_value());
   core::AuditEntry rival = Audit("n1", 1);
   rival.hash = "rival";
-  auto appended = Db().Audit().Append(rival);
+  auto appended = Db().Audit().Append({rival});
   ASSERT_FALSE(appended.has_value());
   EXPECT_EQ(appended.error().code, ErrorCode::kConflict);
   auto last = Db().Audit().Last("n1");
@@ -1207,9 +1207,25 @@ TEST_P(StoreContractTest, AuditAppendOfATakenSequenceIsConflictAndKeepsTheFirst)
   EXPECT_EQ((*last)->hash, "hash1");
 }
 
+TEST_P(StoreContractTest, AuditAppendOfABatchWritesAllInOrderOrNothing) {
+  ASSERT_TRUE(Db().Audit().Append({Audit("n1", 1), Audit("n1", 2), Audit("n1", 3)}).has_value());
+  auto overlapping = Db().Audit().Append({Audit("n1", 4), Audit("n1", 3), Audit("n1", 5)});
+  ASSERT_FALSE(overlapping.has_value());
+  EXPECT_EQ(overlapping.error().code, ErrorCode::kConflict);
+  std::vector<int64_t> seqs;
+  ASSERT_TRUE(Db().Audit()
+                  .List(0, 100,
+                        [&](int64_t, const core::AuditEntry& entry) {
+                          seqs.push_back(entry.seq);
+                          return true;
+                        })
+                  .has_value());
+  EXPECT_EQ(seqs, (std::vector<int64_t>{1, 2, 3}));  // neither 4 nor 5 of the refused batch
+}
+
 TEST_P(StoreContractTest, AuditListPagesByPosition) {
   for (int i = 1; i <= 5; ++i) {
-    ASSERT_TRUE(Db().Audit().Append(Audit("n1", i)).has_value());
+    ASSERT_TRUE(Db().Audit().Append({Audit("n1", i)}).has_value());
   }
   std::vector<int64_t> seqs;
   int64_t after = 0;

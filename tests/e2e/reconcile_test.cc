@@ -159,7 +159,8 @@ std::string RecordRunningWithoutTask(const RunvoyServer& server) {
   EXPECT_EQ(run.status, 202) << run.body;
   const std::string id(run.json.at("execution_id").as_string());
   EXPECT_FALSE(server.WaitFinished(id, server.admin_key()).is_null());
-  EXPECT_TRUE(WaitFor([&] { return !Exists(ExecutionDir(server, id)); }));
+  EXPECT_TRUE(WaitFor([&] { return !Exists(ExecutionDir(server, id)); }))
+      << RunProcess({"/bin/ls", "-la", ExecutionDir(server, id)}).out << server.Stderr();
   Sqlite(server,
          "UPDATE executions SET status='RUNNING', exit_code=NULL, completed_at=NULL, "
          "finished_at=NULL WHERE execution_id='" +
@@ -347,7 +348,8 @@ TEST(ReconcileSettings, StopOrphansStopsATaskThatHasNoRecord) {
   EXPECT_EQ(issue.at("action").as_string(), "stopped");
   EXPECT_GE(report.at("reconciled_count").as_int64(), 1);
   EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(supervisor); })) << "the orphan still runs";
-  EXPECT_TRUE(WaitFor([&] { return !Exists(ExecutionDir(server, id)); }));
+  EXPECT_TRUE(WaitFor([&] { return !Exists(ExecutionDir(server, id)); }))
+      << RunProcess({"/bin/ls", "-la", ExecutionDir(server, id)}).out << server.Stderr();
   EXPECT_TRUE(IssueFor(Reconcile(server), "task", id).is_null());
 }
 

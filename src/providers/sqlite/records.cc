@@ -82,29 +82,32 @@ class SqliteAuditRepository final : public contract::AuditRepository {
  public:
   explicit SqliteAuditRepository(Database& db) : db_(db) {}
 
-  Result<void> Append(const core::AuditEntry& entry) override {
-    return db_.Write<void>([&](Connection& c) -> Result<void> {
+  Result<void> Append(const std::vector<core::AuditEntry>& entries) override {
+    return db_.Transact<void>([&](Connection& c) -> Result<void> {
       RUNVOY_SQLITE_ASSIGN(stmt, c.Prepare(std::string("INSERT INTO audit_log (") + kAuditColumns +
                                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                                            "ON CONFLICT (node, seq) DO NOTHING"));
-      RUNVOY_SQLITE_ASSIGN(inserted, stmt->Bind(1, entry.node)
-                                         .Bind(2, entry.seq)
-                                         .Bind(3, Millis(entry.time))
-                                         .Bind(4, entry.request_id)
-                                         .Bind(5, entry.client_request_id)
-                                         .Bind(6, entry.user)
-                                         .Bind(7, entry.role)
-                                         .Bind(8, entry.method)
-                                         .Bind(9, entry.path)
-                                         .Bind(10, int64_t{entry.status})
-                                         .Bind(11, entry.client_ip)
-                                         .Bind(12, entry.resource)
-                                         .Bind(13, entry.detail)
-                                         .Bind(14, entry.prev_hash)
-                                         .Bind(15, entry.hash)
-                                         .Run());
-      if (inserted == 0) {
-        return Fail(ErrorCode::kConflict, "audit sequence already used");
+      for (const core::AuditEntry& entry : entries) {
+        RUNVOY_SQLITE_ASSIGN(inserted, stmt->Bind(1, entry.node)
+                                           .Bind(2, entry.seq)
+                                           .Bind(3, Millis(entry.time))
+                                           .Bind(4, entry.request_id)
+                                           .Bind(5, entry.client_request_id)
+                                           .Bind(6, entry.user)
+                                           .Bind(7, entry.role)
+                                           .Bind(8, entry.method)
+                                           .Bind(9, entry.path)
+                                           .Bind(10, int64_t{entry.status})
+                                           .Bind(11, entry.client_ip)
+                                           .Bind(12, entry.resource)
+                                           .Bind(13, entry.detail)
+                                           .Bind(14, entry.prev_hash)
+                                           .Bind(15, entry.hash)
+                                           .Run());
+        stmt->Reset();
+        if (inserted == 0) {
+          return Fail(ErrorCode::kConflict, "audit sequence already used");
+        }
       }
       return {};
     });

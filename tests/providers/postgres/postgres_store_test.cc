@@ -631,7 +631,7 @@ TEST(PostgresStore, AuditEntriesFromTwoStoresGetIncreasingPositionsWithoutGaps) 
           entry.node = node;
           entry.seq = seq;
           entry.time = core::FromUnixMillis(seq);
-          EXPECT_TRUE(store->Audit().Append(entry).has_value());
+          EXPECT_TRUE(store->Audit().Append({entry}).has_value());
         }
       });
     }
