@@ -18,6 +18,7 @@
 #include "common/crypto.h"
 #include "support/postgres.h"
 #include "support/runvoy_server.h"
+#include "support/websocket_client.h"
 
 namespace runvoy::testing {
 namespace {
@@ -156,6 +157,51 @@ TEST_F(ClusterTest, ARunOnOneServerIsFollowedListedAndKilledThroughAnother) {
   ASSERT_FALSE(stopped.is_null());
   EXPECT_EQ(stopped.at("status").as_string(), "STOPPED");
   EXPECT_EQ(stopped.at("exit_code").as_int64(), 130);
+}
+
+TEST_F(ClusterTest, AFollowerOfAnotherServersRunResumesAfterADroppedConnectionWithoutGapOrRepeat) {
+  const std::string dsn = FreshPostgresDatabase();
+  ASSERT_FALSE(dsn.empty());
+  auto a = StartNode("node-a", dsn);
+  auto b = StartNode("node-b", dsn);
+  ASSERT_EQ(a->RegisterHostImage().status, 201);
+  const ApiResponse run =
+      a->Call("POST", "/api/v1/run", a->admin_key(),
+              boost::json::serialize(boost::json::object{{"command", NumberedLines(60, "0.03")}}));
+  ASSERT_EQ(run.status, 202) << run.body;
+  // The same WebSocket URL, on server B.
+  const std::string url_on_a(run.json.at("websocket_url").as_string());
+  const std::string path = url_on_a.substr(url_on_a.find("/api/"));
+  const std::string url = "ws://" + b->base_url().substr(b->base_url().find("://") + 3) + path;
+
+  std::vector<std::string> lines;
+  std::string last_id;
+  {
+    WebSocketClient first(url);
+    while (lines.size() < 15) {
+      const auto frame = boost::json::parse(first.Read());
+      ASSERT_FALSE(frame.as_object().contains("type")) << boost::json::serialize(frame);
+      if (frame.at("stream").as_string() == "stdout") {
+        lines.emplace_back(frame.at("message").as_string());
+      }
+      last_id = std::string(frame.at("event_id").as_string());
+    }
+  }  // dropped mid-run
+  WebSocketClient second(url + "&last_event_id=" + last_id);
+  while (true) {
+    const auto frame = boost::json::parse(second.Read());
+    if (frame.as_object().contains("type")) {
+      EXPECT_EQ(frame.at("type").as_string(), "disconnect");
+      EXPECT_EQ(frame.at("status").as_string(), "SUCCEEDED");
+      break;
+    }
+    if (frame.at("stream").as_string() == "stdout") {
+      lines.emplace_back(frame.at("message").as_string());
+    }
+  }
+  std::string joined;
+  for (const std::string& line : lines) joined += line + "\n";
+  EXPECT_EQ(joined, ExpectedLines(60));
 }
 
 TEST_F(ClusterTest, AKeyRevokedOnOneServerIsRefusedByTheOtherAtOnce) {
