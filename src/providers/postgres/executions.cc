@@ -2,15 +2,13 @@
 #include <string>
 #include <vector>
 
-#include <boost/json.hpp>
-
 #include "core/status.h"
 #include "providers/postgres/repositories.h"
+#include "providers/stored/run_request_json.h"
 
 namespace runvoy::providers::postgres {
 namespace {
 
-namespace json = boost::json;
 using core::ErrorCode;
 using core::Fail;
 
@@ -19,52 +17,6 @@ constexpr const char* kExecutionColumns =
     "log_stream_name, created_by_request_id, modified_by_request_id, cloud, node, task_ref, "
     "timeout_seconds, accepted_at, running_at, first_output_at, finished_at, request_json, "
     "owned_by";
-
-std::string RequestToJson(const core::RunRequestSummary& request) {
-  json::object object;
-  object["env_keys"] = json::value_from(request.env_keys);
-  object["secrets"] = json::value_from(request.secrets);
-  object["git_repo"] = request.git_repo;
-  object["git_ref"] = request.git_ref;
-  object["git_path"] = request.git_path;
-  return json::serialize(object);
-}
-
-std::vector<std::string> StringList(const json::object& object, const char* key) {
-  std::vector<std::string> out;
-  if (const auto* value = object.if_contains(key); value != nullptr && value->is_array()) {
-    for (const json::value& item : value->get_array()) {
-      if (item.is_string()) {
-        out.emplace_back(item.get_string());
-      }
-    }
-  }
-  return out;
-}
-
-std::string StringField(const json::object& object, const char* key) {
-  if (const auto* value = object.if_contains(key); value != nullptr && value->is_string()) {
-    return std::string(value->get_string());
-  }
-  return {};
-}
-
-// The column is written only by RequestToJson; anything unreadable yields an empty summary.
-core::RunRequestSummary RequestFromJson(const std::string& text) {
-  core::RunRequestSummary request;
-  boost::system::error_code ec;
-  const json::value value = json::parse(text, ec);
-  if (ec || !value.is_object()) {
-    return request;
-  }
-  const json::object& object = value.get_object();
-  request.env_keys = StringList(object, "env_keys");
-  request.secrets = StringList(object, "secrets");
-  request.git_repo = StringField(object, "git_repo");
-  request.git_ref = StringField(object, "git_ref");
-  request.git_path = StringField(object, "git_path");
-  return request;
-}
 
 core::Execution ExecutionFromRow(const Rows& rows, int r) {
   core::Execution e;
@@ -89,7 +41,7 @@ core::Execution ExecutionFromRow(const Rows& rows, int r) {
   e.timings.started = Time(rows.OptionalInt(r, 16));
   e.timings.first_output = Time(rows.OptionalInt(r, 17));
   e.timings.finished = Time(rows.OptionalInt(r, 18));
-  e.request = RequestFromJson(rows.Text(r, 19));
+  e.request = stored::RunRequestFromJson(rows.Text(r, 19));
   e.owned_by = rows.TextArray(r, 20);
   return e;
 }
@@ -118,7 +70,7 @@ void AddFields(Params& params, const core::Execution& e) {
       .Add(Millis(e.timings.started))
       .Add(Millis(e.timings.first_output))
       .Add(Millis(e.timings.finished))
-      .Add(RequestToJson(e.request))
+      .Add(stored::RunRequestToJson(e.request))
       .AddTextArray(e.owned_by);
 }
 

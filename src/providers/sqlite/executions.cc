@@ -2,16 +2,14 @@
 #include <string>
 #include <vector>
 
-#include <boost/json.hpp>
-
 #include "core/status.h"
 #include "providers/sqlite/repositories.h"
 #include "providers/sqlite/rows.h"
+#include "providers/stored/run_request_json.h"
 
 namespace runvoy::providers::sqlite {
 namespace {
 
-namespace json = boost::json;
 using core::ErrorCode;
 using core::Fail;
 
@@ -19,52 +17,6 @@ constexpr const char* kExecutionColumns =
     "execution_id, created_by, command, image_id, started_at, completed_at, status, exit_code, "
     "log_stream_name, created_by_request_id, modified_by_request_id, cloud, node, task_ref, "
     "timeout_seconds, accepted_at, running_at, first_output_at, finished_at, request_json";
-
-std::string RequestToJson(const core::RunRequestSummary& request) {
-  json::object object;
-  object["env_keys"] = json::value_from(request.env_keys);
-  object["secrets"] = json::value_from(request.secrets);
-  object["git_repo"] = request.git_repo;
-  object["git_ref"] = request.git_ref;
-  object["git_path"] = request.git_path;
-  return json::serialize(object);
-}
-
-std::vector<std::string> StringList(const json::object& object, const char* key) {
-  std::vector<std::string> out;
-  if (const auto* value = object.if_contains(key); value != nullptr && value->is_array()) {
-    for (const json::value& item : value->get_array()) {
-      if (item.is_string()) {
-        out.emplace_back(item.get_string());
-      }
-    }
-  }
-  return out;
-}
-
-std::string StringField(const json::object& object, const char* key) {
-  if (const auto* value = object.if_contains(key); value != nullptr && value->is_string()) {
-    return std::string(value->get_string());
-  }
-  return {};
-}
-
-// The column is written only by RequestToJson; anything unreadable yields an empty summary.
-core::RunRequestSummary RequestFromJson(const std::string& text) {
-  core::RunRequestSummary request;
-  boost::system::error_code ec;
-  const json::value value = json::parse(text, ec);
-  if (ec || !value.is_object()) {
-    return request;
-  }
-  const json::object& object = value.get_object();
-  request.env_keys = StringList(object, "env_keys");
-  request.secrets = StringList(object, "secrets");
-  request.git_repo = StringField(object, "git_repo");
-  request.git_ref = StringField(object, "git_ref");
-  request.git_path = StringField(object, "git_path");
-  return request;
-}
 
 core::Execution ExecutionFromRow(const Statement& stmt) {
   core::Execution e;
@@ -89,7 +41,7 @@ core::Execution ExecutionFromRow(const Statement& stmt) {
   e.timings.started = Time(stmt.OptionalInt(16));
   e.timings.first_output = Time(stmt.OptionalInt(17));
   e.timings.finished = Time(stmt.OptionalInt(18));
-  e.request = RequestFromJson(stmt.Text(19));
+  e.request = stored::RunRequestFromJson(stmt.Text(19));
   return e;
 }
 
@@ -117,7 +69,7 @@ void BindFields(Statement& stmt, int first, const core::Execution& e) {
       .Bind(first + 15, Millis(e.timings.started))
       .Bind(first + 16, Millis(e.timings.first_output))
       .Bind(first + 17, Millis(e.timings.finished))
-      .Bind(first + 18, RequestToJson(e.request));
+      .Bind(first + 18, stored::RunRequestToJson(e.request));
 }
 
 // The stored status of an execution, nullopt when it is gone.
