@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "core/image_reference.h"
+#include "core/log.h"
 #include "providers/local/event_log.h"
 #include "providers/local/image/image_store.h"
 #include "providers/local/sandbox.h"
@@ -652,6 +653,8 @@ void LocalProvider::Process(const std::string& id, bool check_alive) {
   tails_.erase(id);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
+  if (ec)
+    core::log::Warn("", "cannot remove {}: {}", dir, ec.message());
 }
 
 Result<std::unique_ptr<contract::ComputeProvider>> MakeLocal(

@@ -308,6 +308,9 @@ int Supervisor::Finish(TaskExit exit) {
   // On a full disk, wait for space (up to an hour) rather than lose the last output or the exit
   // record: the server sees the end only once both are written.
   constexpr int kAttempts = 7200;
+  // Before the exit record, which must be the supervisor's last change to the directory: the
+  // server removes the directory as soon as it has stored the exit.
+  ::rmdir((dir_ + "/rootfs").c_str());
   for (int attempt = 1;; ++attempt) {
     if (Flush()) {
       ::fdatasync(events_fd_);
@@ -323,7 +326,6 @@ int Supervisor::Finish(TaskExit exit) {
       return 1;
     ::usleep(500 * 1000);
   }
-  ::rmdir((dir_ + "/rootfs").c_str());
   return 0;
 }
 
