@@ -11,6 +11,14 @@ std::string_view UserStatusName(UserStatus status) {
   return "pending";
 }
 
+UserStatus UserStatusFromName(std::string_view name) {
+  if (name == "active")
+    return UserStatus::kActive;
+  if (name == "revoked")
+    return UserStatus::kRevoked;
+  return UserStatus::kPending;
+}
+
 std::string_view LogStreamName(LogStream stream) {
   switch (stream) {
     case LogStream::kStdout: return "stdout";
@@ -18,6 +26,14 @@ std::string_view LogStreamName(LogStream stream) {
     case LogStream::kRunvoy: return "runvoy";
   }
   return "runvoy";
+}
+
+LogStream LogStreamFromName(std::string_view name) {
+  if (name == "stdout")
+    return LogStream::kStdout;
+  if (name == "stderr")
+    return LogStream::kStderr;
+  return LogStream::kRunvoy;
 }
 
 }  // namespace runvoy::core

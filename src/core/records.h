@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/role.h"
@@ -17,6 +18,8 @@ namespace runvoy::core {
 
 enum class UserStatus { kPending, kActive, kRevoked };
 std::string_view UserStatusName(UserStatus status);
+// The status named by UserStatusName; an unknown name reads as kPending (no key works).
+UserStatus UserStatusFromName(std::string_view name);
 
 struct User {
   std::string email;
@@ -45,10 +48,10 @@ struct ClaimToken {
 
 // Reference parts of SPEC.md §2.5.
 struct ImageReference {
-  std::string registry;  // empty when none was named
-  std::string name;      // path without registry, e.g. "library/ubuntu" kept as given
-  std::string tag;       // "latest" by default
-  std::string digest;    // "sha256:..." or empty
+  std::string registry;    // empty when none was named
+  std::string name;        // path without registry, e.g. "library/ubuntu" kept as given
+  std::string tag;         // "latest" by default
+  std::string digest;      // "sha256:..." or empty
   std::string normalized;  // full normalised reference used for matching and IDs
 };
 
@@ -102,8 +105,8 @@ struct Execution {
   std::string log_stream_name;
   std::string created_by_request_id;
   std::string modified_by_request_id;
-  std::string cloud;  // compute provider name
-  std::string node;   // the server node that supervises it
+  std::string cloud;     // compute provider name
+  std::string node;      // the server node that supervises it
   std::string task_ref;  // the provider's own handle for the task
   int timeout_seconds = 0;
   ExecutionTimings timings;
@@ -112,13 +115,15 @@ struct Execution {
 
 enum class LogStream { kStdout, kStderr, kRunvoy };
 std::string_view LogStreamName(LogStream stream);
+// The stream named by LogStreamName; an unknown name reads as kRunvoy.
+LogStream LogStreamFromName(std::string_view name);
 
 // One line (or piece of a split line) of an execution's output.
 struct LogEvent {
   int64_t sequence = 0;  // 1, 2, ... per execution; event_id = FormatEventId(sequence)
   int64_t timestamp_ms = 0;
   LogStream stream = LogStream::kStdout;
-  std::string message;  // valid UTF-8, without the newline
+  std::string message;   // valid UTF-8, without the newline
   bool partial = false;  // more pieces of this line follow
 };
 
@@ -161,12 +166,11 @@ struct AuditEntry {
   std::string hash;
 };
 
-// The first response to a run with an Idempotency-Key, replayed for 24 h.
+// The execution a run with an Idempotency-Key started; a repeat within 24 h answers with it.
 struct IdempotencyRecord {
   std::string email;
   std::string key;
   std::string execution_id;
-  std::string response_body;
   TimePoint created_at;
 };
 

@@ -207,7 +207,7 @@ core::Result<RunAccepted> Executions::Run(const Caller& caller, const RunRequest
     return tl::unexpected(created.error());
   }
   if (!idempotency_key.empty()) {
-    core::IdempotencyRecord record{caller.email, idempotency_key, execution.execution_id, {}, now};
+    core::IdempotencyRecord record{caller.email, idempotency_key, execution.execution_id, now};
     if (auto put = store_.Idempotency().Put(record); !put) {
       // A concurrent request with the same key won: answer with its execution instead.
       FailToStart(execution, "superseded by an earlier request with the same Idempotency-Key");

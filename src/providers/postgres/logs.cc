@@ -97,7 +97,7 @@ class PostgresLogRepository final : public contract::LogRepository {
         core::LogEvent event;
         event.sequence = rows->Int(r, 0);
         event.timestamp_ms = rows->Int(r, 1);
-        event.stream = ParseLogStream(rows->Text(r, 2));
+        event.stream = core::LogStreamFromName(rows->Text(r, 2));
         event.message = rows->Bytes(r, 3);
         event.partial = rows->Bool(r, 4);
         after = event.sequence;

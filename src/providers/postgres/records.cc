@@ -214,14 +214,12 @@ class PostgresIdempotencyRepository final : public contract::IdempotencyReposito
   Result<void> Put(const core::IdempotencyRecord& record) override {
     return pool_.Run<void>([&](Connection& c) -> Result<void> {
       RUNVOY_PG_ASSIGN(
-          rows, c.Query("INSERT INTO idempotency_keys (email, key, execution_id, response_body, "
-                        "created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email, key) "
-                        "DO NOTHING",
+          rows, c.Query("INSERT INTO idempotency_keys (email, key, execution_id, created_at) "
+                        "VALUES ($1, $2, $3, $4) ON CONFLICT (email, key) DO NOTHING",
                         Params()
                             .Add(record.email)
                             .Add(record.key)
                             .Add(record.execution_id)
-                            .Add(record.response_body)
                             .Add(Millis(record.created_at))));
       if (rows.Affected() == 0) {
         return Fail(ErrorCode::kConflict, "idempotency key already used");
@@ -234,15 +232,14 @@ class PostgresIdempotencyRepository final : public contract::IdempotencyReposito
                                                      const std::string& key) override {
     return pool_.Run<std::optional<core::IdempotencyRecord>>(
         [&](Connection& c) -> Result<std::optional<core::IdempotencyRecord>> {
-          RUNVOY_PG_ASSIGN(rows,
-                           c.Query("SELECT email, key, execution_id, response_body, created_at "
-                                   "FROM idempotency_keys WHERE email = $1 AND key = $2",
-                                   Params().Add(email).Add(key)));
+          RUNVOY_PG_ASSIGN(rows, c.Query("SELECT email, key, execution_id, created_at "
+                                         "FROM idempotency_keys WHERE email = $1 AND key = $2",
+                                         Params().Add(email).Add(key)));
           if (rows.Empty()) {
             return std::optional<core::IdempotencyRecord>();
           }
           return core::IdempotencyRecord{rows.Text(0, 0), rows.Text(0, 1), rows.Text(0, 2),
-                                         rows.Text(0, 3), Time(rows.Int(0, 4))};
+                                         Time(rows.Int(0, 3))};
         },
         true);
   }

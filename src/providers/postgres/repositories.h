@@ -51,9 +51,6 @@ inline std::optional<core::TimePoint> Time(const std::optional<int64_t>& ms) {
   return core::FromUnixMillis(*ms);
 }
 
-core::UserStatus ParseUserStatus(const std::string& name);
-core::LogStream ParseLogStream(const std::string& name);
-
 // Rows fetched per round trip by the streamed listings (List/Read), so a huge log or history
 // is never held in memory; no connection is held while the visitor runs.
 inline constexpr int64_t kFetchChunk = 500;

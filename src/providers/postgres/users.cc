@@ -7,26 +7,6 @@
 
 namespace runvoy::providers::postgres {
 
-core::UserStatus ParseUserStatus(const std::string& name) {
-  if (name == "active") {
-    return core::UserStatus::kActive;
-  }
-  if (name == "revoked") {
-    return core::UserStatus::kRevoked;
-  }
-  return core::UserStatus::kPending;
-}
-
-core::LogStream ParseLogStream(const std::string& name) {
-  if (name == "stdout") {
-    return core::LogStream::kStdout;
-  }
-  if (name == "stderr") {
-    return core::LogStream::kStderr;
-  }
-  return core::LogStream::kRunvoy;
-}
-
 namespace {
 
 using core::ErrorCode;
@@ -42,7 +22,7 @@ core::User UserFromRow(const Rows& rows, int r) {
   core::User user;
   user.email = rows.Text(r, 0);
   user.role = core::ParseRole(rows.Text(r, 1)).value_or(core::Role::kViewer);
-  user.status = ParseUserStatus(rows.Text(r, 2));
+  user.status = core::UserStatusFromName(rows.Text(r, 2));
   user.api_key_hash = rows.Text(r, 3);
   user.created_at = Time(rows.Int(r, 4));
   user.expires_at = Time(rows.OptionalInt(r, 5));

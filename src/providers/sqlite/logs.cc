@@ -54,7 +54,7 @@ class SqliteLogRepository final : public contract::LogRepository {
         core::LogEvent event;
         event.sequence = stmt->Int(0);
         event.timestamp_ms = stmt->Int(1);
-        event.stream = ParseLogStream(stmt->Text(2));
+        event.stream = core::LogStreamFromName(stmt->Text(2));
         event.message = stmt->Text(3);
         event.partial = stmt->Int(4) != 0;
         if (!visit(event)) {

@@ -170,6 +170,9 @@ CREATE TABLE settings (
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> migrations = {
       {1, "initial schema", kInitialSchema},
+      // The response of an idempotent POST /run is rebuilt from its execution, never stored.
+      {2, "idempotency keys without a response body",
+       "ALTER TABLE idempotency_keys DROP COLUMN response_body"},
   };
   return migrations;
 }

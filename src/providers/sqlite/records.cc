@@ -157,15 +157,12 @@ class SqliteIdempotencyRepository final : public contract::IdempotencyRepository
   Result<void> Put(const core::IdempotencyRecord& record) override {
     return db_.Write<void>([&](Connection& c) -> Result<void> {
       RUNVOY_SQLITE_ASSIGN(
-          stmt,
-          c.Prepare(
-              "INSERT INTO idempotency_keys (email, key, execution_id, response_body, created_at) "
-              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (email, key) DO NOTHING"));
+          stmt, c.Prepare("INSERT INTO idempotency_keys (email, key, execution_id, created_at) "
+                          "VALUES (?, ?, ?, ?) ON CONFLICT (email, key) DO NOTHING"));
       RUNVOY_SQLITE_ASSIGN(inserted, stmt->Bind(1, record.email)
                                          .Bind(2, record.key)
                                          .Bind(3, record.execution_id)
-                                         .Bind(4, record.response_body)
-                                         .Bind(5, Millis(record.created_at))
+                                         .Bind(4, Millis(record.created_at))
                                          .Run());
       if (inserted == 0) {
         return Fail(ErrorCode::kConflict, "idempotency key already used");
@@ -178,15 +175,15 @@ class SqliteIdempotencyRepository final : public contract::IdempotencyRepository
                                                      const std::string& key) override {
     return db_.Read<std::optional<core::IdempotencyRecord>>(
         [&](Connection& c) -> Result<std::optional<core::IdempotencyRecord>> {
-          RUNVOY_SQLITE_ASSIGN(
-              stmt, c.Prepare("SELECT email, key, execution_id, response_body, created_at "
-                              "FROM idempotency_keys WHERE email = ? AND key = ?"));
+          RUNVOY_SQLITE_ASSIGN(stmt,
+                               c.Prepare("SELECT email, key, execution_id, created_at "
+                                         "FROM idempotency_keys WHERE email = ? AND key = ?"));
           RUNVOY_SQLITE_ASSIGN(row, stmt->Bind(1, email).Bind(2, key).Step());
           if (!row) {
             return std::optional<core::IdempotencyRecord>();
           }
-          return core::IdempotencyRecord{stmt->Text(0), stmt->Text(1), stmt->Text(2), stmt->Text(3),
-                                         Time(stmt->Int(4))};
+          return core::IdempotencyRecord{stmt->Text(0), stmt->Text(1), stmt->Text(2),
+                                         Time(stmt->Int(3))};
         });
   }
 

@@ -2,26 +2,6 @@
 
 namespace runvoy::providers::sqlite {
 
-core::UserStatus ParseUserStatus(const std::string& name) {
-  if (name == "active") {
-    return core::UserStatus::kActive;
-  }
-  if (name == "revoked") {
-    return core::UserStatus::kRevoked;
-  }
-  return core::UserStatus::kPending;
-}
-
-core::LogStream ParseLogStream(const std::string& name) {
-  if (name == "stdout") {
-    return core::LogStream::kStdout;
-  }
-  if (name == "stderr") {
-    return core::LogStream::kStderr;
-  }
-  return core::LogStream::kRunvoy;
-}
-
 Result<std::vector<std::string>> ReadOwners(Connection& connection, const char* type,
                                             const std::string& id) {
   RUNVOY_SQLITE_ASSIGN(

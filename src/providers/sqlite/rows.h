@@ -52,9 +52,6 @@ inline std::optional<core::TimePoint> Time(const std::optional<int64_t>& ms) {
   return core::FromUnixMillis(*ms);
 }
 
-core::UserStatus ParseUserStatus(const std::string& name);
-core::LogStream ParseLogStream(const std::string& name);
-
 // Resource types of the ownership table.
 inline constexpr const char* kOwnedExecution = "execution";
 inline constexpr const char* kOwnedImage = "image";

@@ -22,7 +22,7 @@ core::User UserFromRow(const Statement& stmt) {
   core::User user;
   user.email = stmt.Text(0);
   user.role = core::ParseRole(stmt.Text(1)).value_or(core::Role::kViewer);
-  user.status = ParseUserStatus(stmt.Text(2));
+  user.status = core::UserStatusFromName(stmt.Text(2));
   user.api_key_hash = stmt.Text(3);
   user.created_at = Time(stmt.Int(4));
   user.expires_at = Time(stmt.OptionalInt(5));

@@ -83,6 +83,29 @@ TEST_F(SqliteStoreTest, OpeningTwiceAppliesNoMigrationAgainAndKeepsTheData) {
   EXPECT_EQ(**value, "v");
 }
 
+TEST_F(SqliteStoreTest, ADatabaseOfTheFirstSchemaIsUpgradedWithItsRowsKept) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const std::string first_schema =
+        Migrations().front().sql +
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at INTEGER NOT NULL);"
+        "INSERT INTO schema_migrations VALUES (1, 'initial schema', 1);"
+        "INSERT INTO idempotency_keys VALUES ('dev@example.com', 'key-1', 'exec-1', '{}', 5000);";
+    EXPECT_EQ(sqlite3_exec(db, first_schema.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = OpenSqliteStore(path_);
+  ASSERT_TRUE(store.has_value()) << store.error().details;
+  EXPECT_EQ(Query("SELECT count(*) FROM schema_migrations"),
+            (std::vector<std::string>{std::to_string(Migrations().size())}));
+  auto kept = (*store)->Idempotency().Get("dev@example.com", "key-1");
+  ASSERT_TRUE(kept.has_value() && kept->has_value()) << (kept ? "" : kept.error().details);
+  EXPECT_EQ((*kept)->execution_id, "exec-1");
+}
+
 TEST_F(SqliteStoreTest, TwoStoresOnOneFileBothOpen) {
   auto first = OpenSqliteStore(path_);
   ASSERT_TRUE(first.has_value());
