@@ -10,8 +10,8 @@
 
 #include "contract/store.h"
 #include "core/records.h"
-#include "core/time.h"
 #include "providers/postgres/pg_db.h"
+#include "providers/stored/time_columns.h"
 
 // Evaluates `expr` (a Result<T>) and returns its error from the enclosing function on failure;
 // otherwise binds `name` to the value.
@@ -32,24 +32,8 @@
 
 namespace runvoy::providers::postgres {
 
-inline int64_t Millis(core::TimePoint t) {
-  return core::ToUnixMillis(t);
-}
-inline std::optional<int64_t> Millis(const std::optional<core::TimePoint>& t) {
-  if (!t) {
-    return std::nullopt;
-  }
-  return core::ToUnixMillis(*t);
-}
-inline core::TimePoint Time(int64_t ms) {
-  return core::FromUnixMillis(ms);
-}
-inline std::optional<core::TimePoint> Time(const std::optional<int64_t>& ms) {
-  if (!ms) {
-    return std::nullopt;
-  }
-  return core::FromUnixMillis(*ms);
-}
+using stored::Millis;
+using stored::Time;
 
 // Rows fetched per round trip by the streamed listings (List/Read), so a huge log or history
 // is never held in memory; no connection is held while the visitor runs.

@@ -11,8 +11,8 @@
 
 #include "core/error.h"
 #include "core/records.h"
-#include "core/time.h"
 #include "providers/sqlite/sqlite_db.h"
+#include "providers/stored/time_columns.h"
 
 // Evaluates `expr` (a Result<T>) and returns its error from the enclosing function on failure;
 // otherwise binds `name` to the value.
@@ -33,24 +33,8 @@
 
 namespace runvoy::providers::sqlite {
 
-inline int64_t Millis(core::TimePoint t) {
-  return core::ToUnixMillis(t);
-}
-inline std::optional<int64_t> Millis(const std::optional<core::TimePoint>& t) {
-  if (!t) {
-    return std::nullopt;
-  }
-  return core::ToUnixMillis(*t);
-}
-inline core::TimePoint Time(int64_t ms) {
-  return core::FromUnixMillis(ms);
-}
-inline std::optional<core::TimePoint> Time(const std::optional<int64_t>& ms) {
-  if (!ms) {
-    return std::nullopt;
-  }
-  return core::FromUnixMillis(*ms);
-}
+using stored::Millis;
+using stored::Time;
 
 // Resource types of the ownership table.
 inline constexpr const char* kOwnedExecution = "execution";
