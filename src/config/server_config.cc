@@ -25,7 +25,9 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/internal/setting_values.h"
 #include "config/internal/yaml_support.h"
+#include "core/byte_count.h"
 #include "core/time.h"
 
 extern char** environ;  // NOLINT: POSIX
@@ -35,7 +37,17 @@ namespace {
 
 using contract::ProviderKind;
 using core::ErrorCode;
+using internal::FormatDuration;
+using internal::HostPort;
+using internal::IsAddressOrCidr;
+using internal::IsHttpUrl;
+using internal::Lower;
+using internal::ParseBool;
+using internal::ParseHostPort;
+using internal::ParseInt;
 using internal::Quote;
+using internal::SplitCommaList;
+using internal::Trim;
 
 // strerror() is not thread-safe; the error category's message is.
 std::string ErrnoText() {
@@ -48,177 +60,6 @@ core::Error Invalid(std::string message) {
 
 tl::unexpected<core::Error> Bad(const std::string& where, const std::string& message) {
   return tl::unexpected(Invalid(where.empty() ? message : where + ": " + message));
-}
-
-std::string Trim(const std::string& text) {
-  const auto first = text.find_first_not_of(" \t");
-  if (first == std::string::npos) {
-    return {};
-  }
-  const auto last = text.find_last_not_of(" \t");
-  return text.substr(first, last - first + 1);
-}
-
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::vector<std::string> SplitCommaList(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    item = Trim(item);
-    if (!item.empty()) {
-      items.push_back(item);
-    }
-  }
-  return items;
-}
-
-std::optional<int64_t> ParseInt(const std::string& text) {
-  int64_t value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || text.empty()) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-// "1048576", "512KiB", "1MiB", "2GB", "100M" (bare K/M/G are binary, like Docker's).
-std::optional<int64_t> ParseByteCount(const std::string& text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
-    ++digits;
-  }
-  if (digits == 0 || digits > 18) {
-    return std::nullopt;
-  }
-  const auto number = ParseInt(text.substr(0, digits));
-  if (!number) {
-    return std::nullopt;
-  }
-  const std::string unit = Lower(Trim(text.substr(digits)));
-  constexpr std::array<std::pair<std::string_view, int64_t>, 11> kUnits = {{
-      {"", 1},
-      {"b", 1},
-      {"k", 1LL << 10},
-      {"kib", 1LL << 10},
-      {"kb", 1000},
-      {"m", 1LL << 20},
-      {"mib", 1LL << 20},
-      {"mb", 1000 * 1000},
-      {"g", 1LL << 30},
-      {"gib", 1LL << 30},
-      {"gb", 1000 * 1000 * 1000},
-  }};
-  const auto* const it = std::find_if(kUnits.begin(), kUnits.end(),
-                                      [&](const auto& entry) { return entry.first == unit; });
-  if (it == kUnits.end()) {
-    return std::nullopt;
-  }
-  if (*number > std::numeric_limits<int64_t>::max() / it->second) {
-    return std::nullopt;
-  }
-  return *number * it->second;
-}
-
-std::optional<bool> ParseBool(const std::string& text) {
-  const std::string lower = Lower(text);
-  if (lower == "true" || lower == "on" || lower == "yes") {
-    return true;
-  }
-  if (lower == "false" || lower == "off" || lower == "no") {
-    return false;
-  }
-  return std::nullopt;
-}
-
-bool IsHttpUrl(const std::string& text) {
-  for (const char* scheme : {"http://", "https://"}) {
-    const std::size_t length = std::strlen(scheme);
-    if (text.size() > length && text.compare(0, length, scheme) == 0 &&
-        text.find_first_of(" \t\r\n") == std::string::npos) {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool IsIpAddress(const std::string& text) {
-  in6_addr address{};  // large enough for either family
-  return inet_pton(AF_INET, text.c_str(), &address) == 1 ||
-         inet_pton(AF_INET6, text.c_str(), &address) == 1;
-}
-
-// "10.0.0.1", "::1", "10.0.0.0/8", "fd00::/8".
-bool IsAddressOrCidr(const std::string& text) {
-  const auto slash = text.find('/');
-  if (slash == std::string::npos) {
-    return IsIpAddress(text);
-  }
-  const std::string address = text.substr(0, slash);
-  const auto bits = ParseInt(text.substr(slash + 1));
-  if (!IsIpAddress(address) || !bits || *bits < 0) {
-    return false;
-  }
-  const bool v6 = address.find(':') != std::string::npos;
-  return *bits <= (v6 ? 128 : 32);
-}
-
-struct HostPort {
-  std::string host;
-  int port = 0;
-};
-
-// "127.0.0.1:56212", "0.0.0.0:0", "[::1]:8080", "localhost:80".
-std::optional<HostPort> ParseHostPort(const std::string& text) {
-  std::string host;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return std::nullopt;
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos) {
-      return std::nullopt;
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string::npos) {
-      return std::nullopt;  // IPv6 needs brackets
-    }
-  }
-  if (host.empty() || host.find_first_of(" \t/") != std::string::npos) {
-    return std::nullopt;
-  }
-  const auto number = ParseInt(port);
-  if (!number || *number < 0 || *number > 65535) {
-    return std::nullopt;
-  }
-  return HostPort{host, static_cast<int>(*number)};
-}
-
-std::string FormatDuration(std::chrono::milliseconds duration) {
-  const auto ms = duration.count();
-  if (ms % 1000 != 0) {
-    return fmt::format("{}ms", ms);
-  }
-  const auto seconds = ms / 1000;
-  if (seconds % 3600 == 0 && seconds != 0) {
-    return fmt::format("{}h", seconds / 3600);
-  }
-  if (seconds % 60 == 0 && seconds != 0) {
-    return fmt::format("{}m", seconds / 60);
-  }
-  return fmt::format("{}s", seconds);
 }
 
 // Where a setting came from, for error messages; e.g. "--store", "RUNVOY_STORE" or
@@ -385,7 +226,7 @@ Result<void> SetLogLevel(Builder& b, const std::string& value, const Origin& ori
 }
 
 Result<int64_t> PositiveBytes(const std::string& value, const Origin& origin) {
-  const auto bytes = ParseByteCount(value);
+  const auto bytes = core::ParseByteCount(value);
   if (!bytes || *bytes <= 0) {
     return Bad(origin, fmt::format("expected a positive byte count like 1048576 or 1MiB, got {}",
                                    Quote(value)));

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/byte_count.h"
 #include "core/image_reference.h"
 #include "core/log.h"
 #include "providers/local/event_log.h"
@@ -77,32 +78,13 @@ struct Options {
   const core::Clock* clock = nullptr;
 };
 
-// "1073741824", "64MiB", "1G": a byte count with an optional binary unit (K, M, G, KiB, MiB,
-// GiB), from 1 MiB (a tmpfs of size 0 would have no limit at all) to 1 TiB.
-std::optional<uint64_t> ParseWorkspaceBytes(const std::string& text) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long number = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || errno != 0)
+// A size for a tmpfs or the image cache: from 1 MiB (a tmpfs of size 0 would have no limit at
+// all) to 1 TiB.
+std::optional<uint64_t> ParseSizeSetting(const std::string& text) {
+  const auto bytes = core::ParseByteCount(text);
+  if (!bytes || *bytes < (int64_t{1} << 20) || *bytes > (int64_t{1} << 40))
     return std::nullopt;
-  std::string unit(end);
-  for (char& c : unit)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  int shift = 0;
-  if (unit == "k" || unit == "kib")
-    shift = 10;
-  else if (unit == "m" || unit == "mib")
-    shift = 20;
-  else if (unit == "g" || unit == "gib")
-    shift = 30;
-  else if (!unit.empty() && unit != "b")
-    return std::nullopt;
-  if (number > (1ULL << 40) >> shift)
-    return std::nullopt;
-  const uint64_t bytes = static_cast<uint64_t>(number) << shift;
-  if (bytes < (1ULL << 20))
-    return std::nullopt;
-  return bytes;
+  return static_cast<uint64_t>(*bytes);
 }
 
 // What the provider knows of one execution whose files it tails.
@@ -698,7 +680,7 @@ Result<std::unique_ptr<contract::ComputeProvider>> MakeLocal(
   }
   options.pids_limit = static_cast<int>(pids_limit);
   const std::string cache = context.Get("image_cache_bytes", "10GiB");
-  const auto cache_bytes = cache == "0" ? std::optional<uint64_t>(0) : ParseWorkspaceBytes(cache);
+  const auto cache_bytes = cache == "0" ? std::optional<uint64_t>(0) : ParseSizeSetting(cache);
   if (!cache_bytes) {
     return Fail(ErrorCode::kInvalidRequest,
                 "compute.local.image_cache_bytes must be 0 (unbounded) or a size from 1MiB to "
@@ -706,7 +688,7 @@ Result<std::unique_ptr<contract::ComputeProvider>> MakeLocal(
   }
   options.image_cache_bytes = static_cast<int64_t>(*cache_bytes);
   const std::string workspace = context.Get("workspace_bytes", "1GiB");
-  const auto workspace_bytes = ParseWorkspaceBytes(workspace);
+  const auto workspace_bytes = ParseSizeSetting(workspace);
   if (!workspace_bytes) {
     return Fail(ErrorCode::kInvalidRequest,
                 "compute.local.workspace_bytes must be a size from 1MiB to 1TiB, not \"" +
