@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include "core/error.h"
+#include "core/url_encoding.h"
 
 namespace runvoy::cli {
 
@@ -59,10 +60,8 @@ struct HttpApiClientOptions {
 // The ApiClient over HTTP(S), with libcurl.
 std::unique_ptr<ApiClient> MakeHttpApiClient(HttpApiClientOptions options);
 
-// Percent-encodes one path segment or query value.
-std::string UrlEncode(std::string_view text);
-// Percent-encodes a path that may hold several segments (image references): keeps '/', ':'
-// and '@'.
-std::string UrlEncodePath(std::string_view text);
+// Paths and queries the commands build are encoded with core's (core/url_encoding.h).
+using core::UrlEncode;
+using core::UrlEncodePath;
 
 }  // namespace runvoy::cli

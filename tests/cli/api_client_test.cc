@@ -39,11 +39,5 @@ TEST(ApiClient, UnreachableServerIsServiceUnavailableWithTheUrl) {
   EXPECT_FALSE(reply.error().details.empty());
 }
 
-TEST(ApiClient, UrlEncodingKeepsUnreservedCharacters) {
-  EXPECT_EQ(UrlEncode("a b/c?d=é"), "a%20b%2Fc%3Fd%3D%C3%A9");
-  EXPECT_EQ(UrlEncodePath("docker.io/library/ubuntu:22.04"), "docker.io/library/ubuntu:22.04");
-  EXPECT_EQ(UrlEncodePath("x y#"), "x%20y%23");
-}
-
 }  // namespace
 }  // namespace runvoy::cli

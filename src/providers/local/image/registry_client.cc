@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/http_client.h"
+#include "core/url_encoding.h"
 #include "providers/local/image/digest.h"
 
 namespace runvoy::providers::local::image {
@@ -27,21 +28,6 @@ constexpr char kDockerManifest[] = "application/vnd.docker.distribution.manifest
 std::string GetString(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::string PercentEncode(std::string_view text) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 // The parameters of a `Bearer k="v",k2="v2"` challenge.
@@ -219,10 +205,10 @@ core::Result<void> RegistryClient::Authenticate(const std::string& challenge) {
   }
   std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
   if (!params["service"].empty())
-    url += "service=" + PercentEncode(params["service"]) + "&";
+    url += "service=" + core::UrlEncode(params["service"]) + "&";
   const std::string scope =
       params["scope"].empty() ? "repository:" + repository_ + ":pull" : params["scope"];
-  url += "scope=" + PercentEncode(scope);
+  url += "scope=" + core::UrlEncode(scope);
   auto response = http_->Request("GET", url, {}, {}, options_.request_timeout);
   if (!response) {
     return Fail(ErrorCode::kServiceUnavailable,
