@@ -1,8 +1,13 @@
 // Git workspaces end to end (SPEC.md §2.7): the real server and CLI clone repositories made by
-// the test, over file:// and from a smart-HTTP server on 127.0.0.1 that wants a token.
+// the test, over file:// and from a smart-HTTP server on 127.0.0.1 that wants a token, on every
+// compute backend that clones: the local sandbox (host image) and Docker (network none; the
+// docker_services fixture's daemon).
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -11,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "../providers/local/git_test_server.h"
+#include "support/docker_services.h"
 #include "support/runvoy_server.h"
 
 namespace runvoy::testing {
@@ -39,8 +45,31 @@ std::vector<std::string> FilesContaining(const std::string& dir, const std::stri
   return found;
 }
 
-class GitTest : public ::testing::Test {
+// A compute backend the git suite runs on.
+struct Backend {
+  std::string name;  // "local-host" or "docker"
+};
+
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
+
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  std::string name = info.param.name;
+  for (char& c : name) {
+    if (c == '-')
+      c = '_';
+  }
+  return name;
+}
+
+// The repositories and the git server are shared; each backend has a server of its own, started
+// on first use.
+class GitTest : public ::testing::TestWithParam<Backend> {
  protected:
+  struct Server {
+    std::unique_ptr<RunvoyServer> server;
+    std::string developer;
+  };
+
   static void SetUpTestSuite() {
     base_ = new std::string(MakeTempDir("runvoy-e2e-git"));
     repos_ = new TestRepos;
@@ -49,13 +78,9 @@ class GitTest : public ::testing::Test {
     const int port = http_->Start(repos_->dir + "/http", kToken, *base_ + "/git-server.log");
     ASSERT_GT(port, 0);
     http_url_ = new std::string("http://127.0.0.1:" + std::to_string(port));
-    server_ = new RunvoyServer({"--config", "none"});
-    const auto image = server_->RegisterHostImage();
-    ASSERT_EQ(image.status, 201) << image.body;
-    developer_ = new std::string(server_->CreateUser("git-dev@example.com", "developer"));
   }
   static void TearDownTestSuite() {
-    delete server_;
+    servers_.clear();
     server_ = nullptr;
     delete http_;  // stops the git server by PID
     http_ = nullptr;
@@ -65,7 +90,33 @@ class GitTest : public ::testing::Test {
     delete base_;
     delete repos_;
     delete http_url_;
-    delete developer_;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(repos_, nullptr);
+    const std::string backend = GetParam().name;
+    auto& entry = servers_[backend];
+    if (entry.server == nullptr) {
+      std::vector<std::string> flags = {"--config", "none"};
+      std::string image_body = R"({"image":"host","is_default":true})";
+      if (backend == "docker") {
+        const auto services = LoadDockerServices();
+        if (!services)
+          GTEST_SKIP() << "the docker_services fixture did not run (use ctest)";
+        const std::string config = MakeTempDir("runvoy-e2e-git-docker") + "/server.yaml";
+        std::ofstream(config) << "compute:\n  provider: docker\n  docker:\n    host: "
+                              << services->host << "\n";
+        flags = {"--config", config};
+        image_body = R"({"image":")" + services->image + R"(","is_default":true})";
+      }
+      entry.server = std::make_unique<RunvoyServer>(flags);
+      const auto image = entry.server->Call("POST", "/api/v1/images/register",
+                                            entry.server->admin_key(), image_body);
+      ASSERT_EQ(image.status, 201) << image.body;
+      entry.developer = entry.server->CreateUser("git-dev@example.com", "developer");
+    }
+    server_ = entry.server.get();
+    developer_ = &entry.developer;
   }
 
   static ProcessResult Run(const std::vector<std::string>& flags, const std::string& command) {
@@ -99,6 +150,7 @@ class GitTest : public ::testing::Test {
   static TestRepos* repos_;
   static GitHttpServer* http_;
   static std::string* http_url_;
+  static std::map<std::string, Server> servers_;
   static RunvoyServer* server_;
   static std::string* developer_;
 };
@@ -107,10 +159,15 @@ std::string* GitTest::base_ = nullptr;
 TestRepos* GitTest::repos_ = nullptr;
 GitHttpServer* GitTest::http_ = nullptr;
 std::string* GitTest::http_url_ = nullptr;
+std::map<std::string, GitTest::Server> GitTest::servers_;
 RunvoyServer* GitTest::server_ = nullptr;
 std::string* GitTest::developer_ = nullptr;
 
-TEST_F(GitTest, RunClonesTheDefaultBranchAndStartsInTheRepository) {
+INSTANTIATE_TEST_SUITE_P(Backends, GitTest,
+                         ::testing::Values(Backend{"local-host"}, Backend{"docker"}),
+                         BackendName);
+
+TEST_P(GitTest, RunClonesTheDefaultBranchAndStartsInTheRepository) {
   const auto result = Run({"-g", repos_->FileUrl()}, "pwd; cat file");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "/workspace/repo\nmain-2\n");
@@ -122,7 +179,7 @@ TEST_F(GitTest, RunClonesTheDefaultBranchAndStartsInTheRepository) {
   EXPECT_EQ(last.at("status").as_string(), "SUCCEEDED");
 }
 
-TEST_F(GitTest, RunChecksOutABranchATagOrACommitAndStartsInThePath) {
+TEST_P(GitTest, RunChecksOutABranchATagOrACommitAndStartsInThePath) {
   struct Case {
     std::string ref, path, out;
   };
@@ -138,7 +195,7 @@ TEST_F(GitTest, RunChecksOutABranchATagOrACommitAndStartsInThePath) {
   }
 }
 
-TEST_F(GitTest, AMissingRefFailsWithOneAndTheReason) {
+TEST_P(GitTest, AMissingRefFailsWithOneAndTheReason) {
   const auto result = Run({"-g", repos_->FileUrl(), "-r", "no-such-branch"}, "echo never");
   EXPECT_EQ(result.exit_code, 1) << result.err;
   EXPECT_EQ(result.out, "");
@@ -149,7 +206,7 @@ TEST_F(GitTest, AMissingRefFailsWithOneAndTheReason) {
   EXPECT_NE(Logs(last).find("git clone of " + repos_->FileUrl() + " failed"), std::string::npos);
 }
 
-TEST_F(GitTest, AMissingPathFailsWithOne) {
+TEST_P(GitTest, AMissingPathFailsWithOne) {
   const auto result = Run({"-g", repos_->FileUrl(), "-p", "no/such/dir"}, "echo never");
   EXPECT_EQ(result.exit_code, 1) << result.err;
   EXPECT_EQ(result.out, "");
@@ -161,7 +218,7 @@ TEST_F(GitTest, AMissingPathFailsWithOne) {
   EXPECT_NE(escaping.err.find("leads out of the repository"), std::string::npos) << escaping.err;
 }
 
-TEST_F(GitTest, AParentSegmentInThePathIsRefusedByTheApi) {
+TEST_P(GitTest, AParentSegmentInThePathIsRefusedByTheApi) {
   const auto refused = server_->Call(
       "POST", "/api/v1/run", *developer_,
       json::serialize(json::object{
@@ -169,7 +226,7 @@ TEST_F(GitTest, AParentSegmentInThePathIsRefusedByTheApi) {
   EXPECT_EQ(refused.status, 400) << refused.body;
 }
 
-TEST_F(GitTest, APrivateRepositoryClonesWithATokenSecretThatAppearsNowhere) {
+TEST_P(GitTest, APrivateRepositoryClonesWithATokenSecretThatAppearsNowhere) {
   CreateSecret("git-token", kToken);
   const auto result =
       Run({"-g", *http_url_ + "/private/repo.git", "-r", "v1", "--secret", "git-token"},
@@ -196,7 +253,7 @@ TEST_F(GitTest, APrivateRepositoryClonesWithATokenSecretThatAppearsNowhere) {
           .empty());
 }
 
-TEST_F(GitTest, AWrongTokenFailsWithAReasonThatDoesNotShowIt) {
+TEST_P(GitTest, AWrongTokenFailsWithAReasonThatDoesNotShowIt) {
   const std::string wrong = "wrong-e2e-token-77d1c2b3a4";
   CreateSecret("wrong-token", wrong);
   const auto result =

@@ -21,6 +21,7 @@ struct Transfer {
   DockerResponse* response = nullptr;
   const DockerClient::ChunkCallback* on_chunk = nullptr;
   const DockerClient::KeepGoing* keep_going = nullptr;
+  const DockerClient::OnHeaders* on_headers = nullptr;
   bool aborted = false;
 };
 
@@ -52,6 +53,9 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
       transfer->response->status =
           std::strtol(std::string(line.substr(space + 1, 3)).c_str(), nullptr, 10);
     }
+  } else if ((line == "\r\n" || line == "\n") && transfer->on_headers != nullptr &&
+             transfer->response->status >= 200) {
+    (*transfer->on_headers)(transfer->response->status);
   }
   return bytes;
 }
@@ -146,7 +150,8 @@ core::Result<DockerResponse> DockerClient::Call(std::string_view method, const s
 core::Result<DockerResponse> DockerClient::Stream(std::string_view method, const std::string& path,
                                                   std::string_view body,
                                                   const ChunkCallback& on_chunk,
-                                                  const KeepGoing& keep_going) {
+                                                  const KeepGoing& keep_going,
+                                                  const OnHeaders& on_headers) {
   CURL* curl = state_->handle;
   if (curl == nullptr) {
     return core::Fail(
@@ -159,6 +164,7 @@ core::Result<DockerResponse> DockerClient::Stream(std::string_view method, const
   transfer.response = &response;
   transfer.on_chunk = on_chunk ? &on_chunk : nullptr;
   transfer.keep_going = keep_going ? &keep_going : nullptr;
+  transfer.on_headers = on_headers ? &on_headers : nullptr;
 
   const std::string url = base_url_ + path;
   const std::string method_text(method);

@@ -40,6 +40,8 @@ class DockerClient {
   using ChunkCallback = std::function<bool(std::string_view chunk)>;
   // Called about once a second (and more often while data flows); false aborts the transfer.
   using KeepGoing = std::function<bool()>;
+  // Called once the answer's status line and headers are in, before any of its body.
+  using OnHeaders = std::function<void(long status)>;
 
   explicit DockerClient(DockerEndpoint endpoint);
   ~DockerClient();
@@ -56,10 +58,12 @@ class DockerClient {
 
   // Like Call, but the body of a 2xx answer goes to `on_chunk` as it arrives (an error
   // answer's body is collected into the response instead). A transfer stopped by `on_chunk`
-  // or `keep_going` is kServiceUnavailable "transfer aborted".
+  // or `keep_going` is kServiceUnavailable "transfer aborted". A body without a length (the
+  // raw stream of a hijacked connection, as /attach answers) lasts until the daemon closes.
   core::Result<DockerResponse> Stream(std::string_view method, const std::string& path,
                                       std::string_view body, const ChunkCallback& on_chunk,
-                                      const KeepGoing& keep_going);
+                                      const KeepGoing& keep_going,
+                                      const OnHeaders& on_headers = nullptr);
 
  private:
   struct State;

@@ -1,12 +1,14 @@
 #include "providers/docker/docker_provider.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -19,12 +21,17 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "core/image_reference.h"
 #include "core/time.h"
 #include "providers/docker/docker_client.h"
 #include "providers/docker/docker_output.h"
+#include "providers/docker/docker_workspace.h"
+#include "providers/git/git_workspace.h"
 
 namespace runvoy::providers::docker {
 namespace {
@@ -52,6 +59,9 @@ constexpr char kLabelGrace[] = "io.runvoy.kill_grace_ms";
 constexpr char kLabelCap[] = "io.runvoy.output_cap_bytes";
 constexpr char kLabelScrub[] = "io.runvoy.scrub_env";
 constexpr size_t kMaxBatch = 8192;
+// Bytes of live output the attach stream may hold for the task thread; past that the stream is
+// dropped and the output is read from the container's log instead.
+constexpr size_t kMaxAttachBuffer = 64 * 1024 * 1024;
 
 int64_t NowMs() {
   return core::ToUnixMillis(
@@ -120,6 +130,7 @@ std::vector<std::string> ScrubEnvNames(const TaskSpec& spec) {
 
 struct Options {
   DockerEndpoint endpoint;
+  std::string journal_dir;  // where the task threads note each event's stream; empty = nowhere
   std::string network = "none";
   int pids_limit = 512;
   bool init = true;
@@ -149,6 +160,90 @@ struct Task {
 
   std::atomic<bool> done{false};
   std::thread thread;
+};
+
+// The index of a stream in the per-stream counts: runvoy, stdout, stderr.
+size_t StreamIndex(core::LogStream stream) {
+  switch (stream) {
+    case core::LogStream::kStdout:
+      return 1;
+    case core::LogStream::kStderr:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+// The live output of a container, attached (POST /containers/{id}/attach?stream=1) before it
+// starts, read by a thread of its own so that the task thread can start the container and
+// deliver lines meanwhile. The bytes are the multiplexed stream, as the logs endpoint gives
+// them but without timestamps.
+class AttachStream {
+ public:
+  AttachStream(const DockerEndpoint& endpoint, const std::string& container_id,
+               const std::atomic<bool>& stop)
+      : stop_(stop) {
+    thread_ = std::thread([this, endpoint, container_id] {
+      DockerClient client(endpoint);
+      (void)client.Stream(
+          "POST", "/containers/" + container_id + "/attach?stream=1&stdout=1&stderr=1", {},
+          [this](std::string_view chunk) {
+            std::lock_guard lock(mu_);
+            if (buffer_.size() + chunk.size() > kMaxAttachBuffer)
+              return false;  // the task thread is far behind: it reads the log instead
+            buffer_.append(chunk.data(), chunk.size());
+            cv_.notify_all();
+            return true;
+          },
+          [this] { return !abort_.load() && !stop_.load(); },
+          [this](long status) {
+            std::lock_guard lock(mu_);
+            attached_ = status == 200;
+            answered_ = true;
+            cv_.notify_all();
+          });
+      // Ended: the container's output is over, or the stream broke or was dropped; the task
+      // thread reads the stored log either way.
+      std::lock_guard lock(mu_);
+      answered_ = true;
+      ended_ = true;
+      cv_.notify_all();
+    });
+  }
+  ~AttachStream() {
+    abort_.store(true);
+    thread_.join();
+  }
+  AttachStream(const AttachStream&) = delete;
+  AttachStream& operator=(const AttachStream&) = delete;
+
+  // Waits until the daemon has attached the stream (true) or refused or failed (false).
+  bool WaitAttached(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [this] { return answered_; });
+    return attached_ && !ended_;
+  }
+
+  // Waits up to `timeout` for bytes and appends them to `out`. False once the stream has
+  // ended and every byte was taken.
+  bool Take(std::string& out, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [this] { return !buffer_.empty() || ended_; });
+    out.append(buffer_);
+    buffer_.clear();
+    return !ended_ || !out.empty();
+  }
+
+ private:
+  const std::atomic<bool>& stop_;
+  std::atomic<bool> abort_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string buffer_;
+  bool answered_ = false;
+  bool attached_ = false;
+  bool ended_ = false;
+  std::thread thread_;
 };
 
 class DockerProvider final : public contract::ComputeProvider {
@@ -206,6 +301,12 @@ class DockerProvider::Runner {
  public:
   Runner(DockerProvider& provider, Task& task)
       : provider_(provider), task_(task), client_(provider.options_.endpoint) {}
+  ~Runner() {
+    if (journal_fd_ >= 0)
+      ::close(journal_fd_);
+  }
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
 
   void Run();
 
@@ -221,8 +322,27 @@ class DockerProvider::Runner {
   // Waits up to `d`, ticking; false when the provider stops.
   bool Pause(std::chrono::milliseconds d);
   void QueueRunvoyLine(const std::string& line);
+  // Takes the events of a pass over the output (`seen_` counts them per stream): those of each
+  // stream beyond the ones kept before get the next sequences and go to the queue.
+  void Keep(std::vector<core::LogEvent>& events);
+  // The stream of every event kept, one letter each (r, o, e), in a file of the provider's, so
+  // that a later server can tell which events of the container's log it delivered (the live
+  // stream and the log may order stdout and stderr apart differently).
+  void OpenJournal();
+  void FlushJournal();
+  void RemoveJournal();
+  // Pulls the image unless the daemon has it. The reason it cannot be had, or nullopt.
   std::optional<std::string> EnsureImage();
+  // Clones spec.git into a temporary directory of the host. Its path, or the failure reason.
+  Result<std::string> CloneRepository();
+  // Copies <clone>/repo into the created container's /workspace, owned by the container's user.
+  Result<void> CopyWorkspace(const std::string& clone_dir);
+  // Ends a task that did not get to start: killed (the kill's cause) or failed with `reason`.
+  void EndBeforeStart(const std::string& reason, bool remove);
   Result<std::string> CreateContainer();
+  // Attaches to the created container, starts it and delivers its live output until the
+  // stream ends. False when the container could not be started (the task is finished).
+  bool StartAttached();
   // Reads the log from the start into `pipeline`, skipping the first `frames` frames (fed
   // before) and counting what it reads in `frames`; with `follow`, until the container stops.
   // False when the stream broke (daemon gone) or the provider stops.
@@ -235,11 +355,17 @@ class DockerProvider::Runner {
   DockerClient client_;
   std::vector<core::LogEvent> queue_;  // produced, not yet accepted by the sink
   int64_t produced_ = 0;               // highest sequence produced
+  std::array<int64_t, 3> kept_{};      // events produced per stream (StreamIndex)
+  std::array<int64_t, 3> seen_{};      // events of the current pass per stream
+  int64_t floor_ = 0;  // without a journal: the sequences of a pass delivered before re-attach
+  int journal_fd_ = -1;
+  std::string journal_pending_;
   bool started_delivered_ = false;
   std::optional<int64_t> started_ms_;
 };
 
 bool DockerProvider::Runner::Deliver() {
+  FlushJournal();
   EventSink* sink = provider_.sink_.load();
   if (started_ms_ && !started_delivered_) {
     if (!sink->OnStarted(task_.execution_id, core::FromUnixMillis(*started_ms_)))
@@ -305,8 +431,93 @@ void DockerProvider::Runner::QueueRunvoyLine(const std::string& line) {
   pipeline.AddRunvoyLine(line, NowMs(), events);
   for (auto& event : events) {
     event.sequence = ++produced_;
+    ++kept_[0];
+    journal_pending_ += 'r';
     task_.prefix.push_back(event.message);
     queue_.push_back(std::move(event));
+  }
+}
+
+void DockerProvider::Runner::Keep(std::vector<core::LogEvent>& events) {
+  for (auto& event : events) {
+    const size_t i = StreamIndex(event.stream);
+    if (++seen_[i] <= kept_[i])
+      continue;  // delivered (or queued) before the output was read again
+    kept_[i] = seen_[i];
+    if (event.sequence <= floor_)
+      continue;  // delivered by the server before this one (no journal: in the log's order)
+    event.sequence = ++produced_;
+    journal_pending_ += "roe"[i];
+    queue_.push_back(std::move(event));
+  }
+  events.clear();
+}
+
+void DockerProvider::Runner::OpenJournal() {
+  const std::string& dir = provider_.options_.journal_dir;
+  if (dir.empty()) {
+    floor_ = task_.attached ? task_.after_sequence : 0;
+    return;
+  }
+  const std::string path = dir + "/" + task_.execution_id + ".streams";
+  if (task_.attached) {
+    // The letters of the events the store has, if the file has them all.
+    std::ifstream in(path, std::ios::binary);
+    std::string letters((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (static_cast<int64_t>(letters.size()) >= task_.after_sequence) {
+      letters.resize(static_cast<size_t>(task_.after_sequence));
+      for (char c : letters)
+        ++kept_[c == 'o' ? 1 : c == 'e' ? 2 : 0];
+      floor_ = 0;
+    } else {
+      letters.clear();
+      kept_ = {};
+      floor_ = task_.after_sequence;
+    }
+    journal_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    journal_pending_ = letters;
+    if (floor_ > 0 && journal_fd_ >= 0) {
+      // The letters of the delivered events are unknown: no later server may trust the file.
+      ::close(journal_fd_);
+      journal_fd_ = -1;
+      ::unlink(path.c_str());
+    }
+    return;
+  }
+  ::mkdir(dir.c_str(), 0700);
+  journal_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+}
+
+void DockerProvider::Runner::FlushJournal() {
+  if (journal_fd_ < 0) {
+    journal_pending_.clear();
+    return;
+  }
+  size_t done = 0;
+  while (done < journal_pending_.size()) {
+    const ssize_t n =
+        ::write(journal_fd_, journal_pending_.data() + done, journal_pending_.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      // A journal with a gap would mislead a later server: none at all is safer.
+      ::close(journal_fd_);
+      journal_fd_ = -1;
+      ::unlink((provider_.options_.journal_dir + "/" + task_.execution_id + ".streams").c_str());
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  journal_pending_.clear();
+}
+
+void DockerProvider::Runner::RemoveJournal() {
+  if (journal_fd_ >= 0)
+    ::close(journal_fd_);
+  journal_fd_ = -1;
+  journal_pending_.clear();
+  if (!provider_.options_.journal_dir.empty()) {
+    ::unlink((provider_.options_.journal_dir + "/" + task_.execution_id + ".streams").c_str());
   }
 }
 
@@ -425,7 +636,7 @@ Result<std::string> DockerProvider::Runner::CreateContainer() {
   body["Image"] = spec.image.reference;
   body["Cmd"] = json::array{"/bin/sh", "-c", json::string(spec.command)};
   body["Env"] = std::move(env_list);
-  body["WorkingDir"] = "/workspace";
+  body["WorkingDir"] = git::GitWorkingDirectory(spec.git);
   body["Labels"] = std::move(labels);
   body["AttachStdout"] = false;
   body["AttachStderr"] = false;
@@ -463,12 +674,7 @@ bool DockerProvider::Runner::ReadLog(OutputPipeline& pipeline, bool follow, int6
             return;
           pipeline.AddFrame(stream, payload, NowMs(), events);
         });
-        for (auto& event : events) {
-          if (event.sequence <= produced_)
-            continue;  // delivered (or queued) before the log was read again
-          produced_ = event.sequence;
-          queue_.push_back(std::move(event));
-        }
+        Keep(events);
         (void)Deliver();
         return !Stopping();
       },
@@ -517,12 +723,7 @@ TaskExit DockerProvider::Runner::ExitFromInspect(const json::object& inspect,
     exit.cause = TaskExit::Cause::kExited;
     exit.exit_code = exit_code;
   }
-  for (auto& event : events) {
-    if (event.sequence <= produced_)
-      continue;
-    produced_ = event.sequence;
-    queue_.push_back(std::move(event));
-  }
+  Keep(events);
   return exit;
 }
 
@@ -554,50 +755,197 @@ void DockerProvider::Runner::Finish(TaskExit exit, bool remove) {
     if (!Pause(200ms))
       return;
   }
+  RemoveJournal();
   if (remove && !task_.container_id.empty()) {
     (void)client_.Call("DELETE", "/containers/" + task_.container_id + "?force=1&v=1", {}, 60s);
   }
 }
 
+void DockerProvider::Runner::EndBeforeStart(const std::string& reason, bool remove) {
+  TaskExit exit;
+  std::optional<TaskExit::Cause> cause;
+  {
+    std::lock_guard lock(task_.mu);
+    cause = task_.kill_cause;
+  }
+  exit.cause = cause.value_or(TaskExit::Cause::kFailedToStart);
+  exit.exit_code = cause ? 0 : 1;
+  exit.reason = cause ? std::string() : reason;
+  Finish(exit, remove);
+}
+
+Result<std::string> DockerProvider::Runner::CloneRepository() {
+  const TaskSpec& spec = *task_.spec;
+  std::error_code ec;
+  std::string dir = (std::filesystem::temp_directory_path(ec) / "runvoy-git-XXXXXX").string();
+  if (ec || ::mkdtemp(dir.data()) == nullptr) {
+    return Fail(ErrorCode::kInternal, std::string("git: cannot create a temporary directory: ") +
+                                          std::strerror(errno));
+  }
+  git::GitCloneOptions options;
+  options.source = spec.git;
+  options.token = git::FindGitToken(spec);
+  options.scrub = task_.secrets;
+  options.chown = false;  // the copy into the container names the owner
+  options.home_parent = dir;
+  options.on_progress = [this](const std::string& line) {
+    QueueRunvoyLine(line);
+    (void)Deliver();
+  };
+  options.keep_going = [this] { return !Cancelled() && Tick(); };
+  if (::mkdir((dir + "/workspace").c_str(), 0700) != 0) {
+    std::filesystem::remove_all(dir, ec);
+    return Fail(ErrorCode::kInternal,
+                std::string("git: cannot create the workspace: ") + std::strerror(errno));
+  }
+  auto cloned = git::CloneIntoWorkspace(options, dir + "/workspace");
+  if (!cloned) {
+    std::filesystem::remove_all(dir, ec);
+    return tl::unexpected(cloned.error());
+  }
+  return dir;
+}
+
+Result<void> DockerProvider::Runner::CopyWorkspace(const std::string& clone_dir) {
+  // The owner: the container's user (the image's, as created), resolved in its own passwd.
+  auto inspect = client_.Call("GET", "/containers/" + task_.container_id + "/json");
+  if (!inspect)
+    return tl::unexpected(inspect.error());
+  auto info = ParseObject(inspect->body);
+  const json::object* config = info ? GetObject(*info, "Config") : nullptr;
+  if (inspect->status != 200 || config == nullptr)
+    return Fail(ErrorCode::kInternal, "docker: the created container cannot be inspected");
+  const std::string user = GetString(*config, "User");
+  std::string passwd;
+  std::string group;
+  if (!user.empty()) {
+    for (auto [path, out] : {std::pair<const char*, std::string*>{"/etc/passwd", &passwd},
+                             std::pair<const char*, std::string*>{"/etc/group", &group}}) {
+      auto fetched = client_.Call("GET", "/containers/" + task_.container_id +
+                                             "/archive?path=" + UrlEncode(path));
+      if (!fetched)
+        return tl::unexpected(fetched.error());
+      if (fetched->status == 200)
+        *out = FirstFileOfTar(fetched->body).value_or(std::string());
+    }
+  }
+  auto owner = ResolveContainerUser(user, passwd, group);
+  if (!owner)
+    return tl::unexpected(owner.error());
+  // Extracted at the root (the volume at /workspace is mounted meanwhile): the daemon refuses
+  // symlinks that lead out of the directory it extracts into, and a repository's may.
+  auto tar =
+      TarDirectory(clone_dir + "/workspace/repo", "workspace/repo", owner->uid, owner->gid);
+  if (!tar)
+    return tl::unexpected(tar.error());
+  auto copied = client_.Call("PUT", "/containers/" + task_.container_id + "/archive?path=%2F",
+                             *tar, 10min);
+  if (!copied)
+    return tl::unexpected(copied.error());
+  if (copied->status != 200) {
+    return Fail(ErrorCode::kInternal,
+                "docker: the repository could not be copied into the container: " +
+                    ErrorMessage(*copied));
+  }
+  return {};
+}
+
+bool DockerProvider::Runner::StartAttached() {
+  // Attached before the start, the stream misses nothing and a line arrives as it is written;
+  // following the log could only begin once the start has returned.
+  std::optional<AttachStream> attach;
+  attach.emplace(provider_.options_.endpoint, task_.container_id, provider_.stop_);
+  const bool attached = attach->WaitAttached(30s);
+  if (!attached)
+    attach.reset();  // the log is followed instead
+  auto started = client_.Call("POST", "/containers/" + task_.container_id + "/start");
+  if (!started || started->status / 100 != 2) {
+    attach.reset();
+    TaskExit exit;
+    exit.cause = TaskExit::Cause::kFailedToStart;
+    exit.exit_code = 1;
+    exit.reason = "docker: the container could not start: " +
+                  (started ? ErrorMessage(*started) : started.error().message);
+    Finish(exit, true);
+    return false;
+  }
+  started_ms_ = NowMs();
+  if (!attach)
+    return true;
+  OutputPipeline pipeline(task_.secrets, task_.cap);
+  std::vector<core::LogEvent> events;
+  seen_ = {};
+  for (const auto& line : task_.prefix)
+    pipeline.AddRunvoyLine(line, *started_ms_, events);
+  Keep(events);
+  (void)Deliver();
+  FrameDecoder decoder;
+  std::string bytes;
+  while (attach->Take(bytes, 100ms)) {
+    const int64_t now = NowMs();
+    decoder.Feed(bytes, [&](int stream, std::string_view payload) {
+      pipeline.AddFrame(stream, payload, now, events);
+    });
+    bytes.clear();
+    Keep(events);
+    if (!Tick())
+      return true;  // the provider stops: the container goes on without this server
+  }
+  // Whatever ended the stream (the container's end, the daemon going away, a slow sink), the
+  // container's log decides: it is read again and what the stream missed is delivered then.
+  return true;
+}
+
 void DockerProvider::Runner::Run() {
   produced_ = task_.after_sequence;
+  OpenJournal();
   if (!task_.attached) {
     const TaskSpec& spec = *task_.spec;
     for (const auto& line : spec.banner)
       QueueRunvoyLine(line);
-    if (!spec.git.repo.empty()) {
-      TaskExit exit;
-      exit.cause = TaskExit::Cause::kFailedToStart;
-      exit.exit_code = 1;
-      exit.reason = "docker: git workspaces are not supported by the docker provider";
-      Finish(exit, false);
-      return;
-    }
     if (auto failure = EnsureImage()) {
       if (Stopping())
         return;
-      TaskExit exit;
-      std::optional<TaskExit::Cause> cause;
-      {
-        std::lock_guard lock(task_.mu);
-        cause = task_.kill_cause;
-      }
-      exit.cause = cause.value_or(TaskExit::Cause::kFailedToStart);
-      exit.exit_code = cause ? 0 : 1;
-      exit.reason = cause ? std::string() : *failure;
-      Finish(exit, false);
+      EndBeforeStart(*failure, false);
       return;
+    }
+    // A git workspace is cloned on the server (the container may have no network) before the
+    // container exists: its progress lines are part of the lines written before the container.
+    std::optional<std::string> clone_dir;
+    struct CloneRemover {
+      std::optional<std::string>& dir;
+      ~CloneRemover() {
+        std::error_code ec;
+        if (dir)
+          std::filesystem::remove_all(*dir, ec);
+      }
+    } remover{clone_dir};
+    if (!spec.git.repo.empty()) {
+      auto cloned = CloneRepository();
+      if (Stopping())
+        return;
+      if (!cloned || Cancelled()) {
+        EndBeforeStart(cloned ? std::string() : cloned.error().message, false);
+        return;
+      }
+      clone_dir = *cloned;
     }
     auto created = CreateContainer();
     if (!created) {
-      TaskExit exit;
-      exit.cause = TaskExit::Cause::kFailedToStart;
-      exit.exit_code = 1;
-      exit.reason = created.error().message;
-      Finish(exit, false);
+      EndBeforeStart(created.error().message, false);
       return;
     }
     task_.container_id = *created;
+    if (clone_dir) {
+      auto copied = CopyWorkspace(*clone_dir);
+      std::error_code ec;
+      std::filesystem::remove_all(*clone_dir, ec);
+      clone_dir.reset();
+      if (!copied) {
+        EndBeforeStart(copied.error().message, true);
+        return;
+      }
+    }
     // A kill that came while the container was being created ends it before it starts.
     bool cancelled;
     {
@@ -615,24 +963,15 @@ void DockerProvider::Runner::Run() {
       Finish(exit, true);
       return;
     }
-    auto started = client_.Call("POST", "/containers/" + task_.container_id + "/start");
-    if (!started || started->status / 100 != 2) {
-      TaskExit exit;
-      exit.cause = TaskExit::Cause::kFailedToStart;
-      exit.exit_code = 1;
-      exit.reason = "docker: the container could not start: " +
-                    (started ? ErrorMessage(*started) : started.error().message);
-      Finish(exit, true);
+    if (!StartAttached())
       return;
-    }
+    if (Stopping())
+      return;
   }
 
-  // From here on the container exists: follow it until it ends, across daemon restarts.
-  // A container this thread just started is running: its log is followed at once (the first
-  // line sooner), and the inspection waits for the next round.
-  bool just_started = !task_.attached;
-  if (just_started)
-    started_ms_ = NowMs();
+  // From here on the container exists: follow it until it ends, across daemon restarts. The
+  // log is read from the start each time; what was delivered before is skipped.
+  bool just_started = false;
   for (;;) {
     int64_t created_ms = 0;
     if (!just_started) {
@@ -678,11 +1017,13 @@ void DockerProvider::Runner::Run() {
     }
     just_started = false;
     (void)Deliver();
-    // Re-read from the start each time; sequences up to produced_ are skipped.
+    // Re-read from the start each time; the events kept before are skipped.
     OutputPipeline pipeline(task_.secrets, task_.cap);
     std::vector<core::LogEvent> prefix_events;
+    seen_ = {};
     for (const auto& line : task_.prefix)
       pipeline.AddRunvoyLine(line, created_ms, prefix_events);
+    Keep(prefix_events);
     int64_t frames = 0;
     const bool complete = ReadLog(pipeline, true, frames);
     if (Stopping())
@@ -719,12 +1060,7 @@ void DockerProvider::Runner::Run() {
     }
     std::vector<core::LogEvent> tail;
     pipeline.Finish(NowMs(), tail);
-    for (auto& event : tail) {
-      if (event.sequence <= produced_)
-        continue;
-      produced_ = event.sequence;
-      queue_.push_back(std::move(event));
-    }
+    Keep(tail);
     TaskExit exit = ExitFromInspect(*final_info, pipeline);
     Finish(exit, true);
     return;
@@ -833,6 +1169,11 @@ Result<std::string> DockerProvider::Start(const TaskSpec& spec) {
   }
   for (const auto& s : spec.secrets)
     task->secrets.push_back(s.value);
+  if (!spec.git.repo.empty()) {
+    // What git sends: scrubbed with its base64 form, as the local sandbox does.
+    if (const std::string token = git::FindGitToken(spec); !token.empty())
+      task->secrets.push_back("x-access-token:" + token);
+  }
   if (spec.timeout.count() > 0) {
     task->deadline_ms =
         NowMs() + std::chrono::duration_cast<std::chrono::milliseconds>(spec.timeout).count();
@@ -1105,6 +1446,8 @@ Result<std::unique_ptr<contract::ComputeProvider>> MakeDocker(
   }
   options.init = init == "true";
   options.node_id = context.node_id.empty() ? "default" : context.node_id;
+  if (!context.data_dir.empty())
+    options.journal_dir = context.data_dir + "/docker";
   return std::unique_ptr<contract::ComputeProvider>(
       std::make_unique<DockerProvider>(std::move(options)));
 }

@@ -91,9 +91,11 @@ class DockerProviderTest : public ::testing::Test {
   }
 
   std::unique_ptr<contract::ComputeProvider> Make(CollectingSink* sink = nullptr,
-                                                  std::string host = {}) {
+                                                  std::string host = {},
+                                                  std::string data_dir = {}) {
     contract::ProviderContext context;
     context.node_id = "test-node";
+    context.data_dir = data_dir;
     context.section["host"] = host.empty() ? services_.host : host;
     auto made = registry_.MakeCompute("docker", context);
     EXPECT_TRUE(made.has_value()) << (made ? "" : made.error().message);
@@ -379,6 +381,48 @@ TEST_F(DockerProviderTest, ReattachesAfterARestartWithoutLosingOrRepeatingLines)
   for (int i = 0; i < 40; ++i)
     EXPECT_EQ(all[static_cast<size_t>(i)], "line" + std::to_string(i + 1));
   started_.clear();
+}
+
+TEST_F(DockerProviderTest, ReattachesInterleavedStdoutAndStderrByTheJournalOfDeliveredStreams) {
+  // The live stream and the stored log may interleave stdout and stderr differently: the
+  // journal in the data directory tells the next provider what each stream delivered.
+  const std::string data_dir = "/tmp/runvoy-docker-journal-" + NewId();
+  std::filesystem::create_directories(data_dir);
+  CollectingSink first_sink;
+  auto first_provider = Make(&first_sink, {}, data_dir);
+  ASSERT_NE(first_provider, nullptr);
+  auto spec = Spec("for i in $(seq 1 40); do echo out$i; echo err$i >&2; sleep 0.03; done");
+  auto ref = first_provider->Start(spec);
+  ASSERT_TRUE(ref.has_value());
+  ASSERT_TRUE(first_sink.WaitForLine(spec.execution_id, "err5"));
+  first_provider.reset();  // the server stops; the container keeps running
+  const CollectingSink::Execution first = first_sink.Get(spec.execution_id);
+  const int64_t delivered = first.events.back().sequence;
+  EXPECT_TRUE(std::filesystem::exists(data_dir + "/docker/" + spec.execution_id + ".streams"));
+
+  CollectingSink second;
+  provider_ = Make(&second, {}, data_dir);
+  ASSERT_TRUE(provider_->Attach(spec.execution_id, *ref, delivered));
+  ASSERT_TRUE(second.WaitForExit(spec.execution_id));
+  auto rest = second.Get(spec.execution_id);
+  EXPECT_EQ(rest.exit->exit_code, 0);
+  ASSERT_FALSE(rest.events.empty());
+  for (size_t i = 0; i < rest.events.size(); ++i)
+    EXPECT_EQ(rest.events[i].sequence, delivered + 1 + static_cast<int64_t>(i));
+  for (auto [stream, prefix] : {std::pair{core::LogStream::kStdout, "out"},
+                                std::pair{core::LogStream::kStderr, "err"}}) {
+    auto lines = Lines(first, stream);
+    for (const auto& line : Lines(rest, stream))
+      lines.push_back(line);
+    ASSERT_EQ(lines.size(), 40u) << prefix;
+    for (int i = 0; i < 40; ++i)
+      EXPECT_EQ(lines[static_cast<size_t>(i)], prefix + std::to_string(i + 1));
+  }
+  // The journal goes with the recorded exit.
+  EXPECT_TRUE(WaitUntil([&] {
+    return !std::filesystem::exists(data_dir + "/docker/" + spec.execution_id + ".streams");
+  }));
+  std::filesystem::remove_all(data_dir);
 }
 
 TEST_F(DockerProviderTest, RecordsTheEndOfATaskThatFinishedWhileTheServerWasDown) {

@@ -2,15 +2,20 @@
 
 // Test helpers for git workspaces: repositories made on the spot, and a smart-HTTP git server
 // (`git http-backend` behind a small Python CGI server on 127.0.0.1) whose repositories under
-// /private/ need Basic credentials with the token as password.
+// /private/ need Basic credentials with the token as password; and a server a clone hangs on.
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -198,6 +203,47 @@ class GitHttpServer {
 
  private:
   pid_t pid_ = -1;
+};
+
+// A server that accepts connections and never answers: a clone from it hangs.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in addr = {};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::listen(fd_, 16) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
+  }
+  ~SilentServer() {
+    for (int fd : accepted_)
+      ::close(fd);
+    ::close(fd_);
+  }
+  SilentServer(const SilentServer&) = delete;
+  SilentServer& operator=(const SilentServer&) = delete;
+
+  // Waits (up to `timeout`) for a client to connect, and keeps the connection open.
+  bool WaitForClient(std::chrono::milliseconds timeout) {
+    struct pollfd p = {fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1)
+      return false;
+    const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client >= 0)
+      accepted_.push_back(client);
+    return client >= 0;
+  }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/repo.git"; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::vector<int> accepted_;
 };
 
 }  // namespace runvoy::testing_git

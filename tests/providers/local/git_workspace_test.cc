@@ -39,6 +39,7 @@ namespace {
 using contract::TaskExit;
 using namespace std::chrono_literals;
 using testing_git::GitHttpServer;
+using testing_git::SilentServer;
 using testing_git::TestRepos;
 
 constexpr auto kDeadline = 60s;
@@ -357,52 +358,14 @@ TEST_F(GitWorkspaceTest, AWrongOrMissingTokenFailsWithoutShowingIt) {
   ExpectFailedWith(Run(Spec("echo never", url + "/private/repo.git")), "failed");
 }
 
-// A server that never answers: the clone hangs until the task ends. (Progress lines of the
-// clone reach the sink only once the command starts, or with the exit: they cannot tell that
-// the clone is running.)
-class SilentServer {
- public:
-  SilentServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in addr = {};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::listen(fd_, 16) == 0 &&
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port_ = ntohs(addr.sin_port);
-    }
-  }
-  ~SilentServer() {
-    for (int fd : accepted_)
-      ::close(fd);
-    ::close(fd_);
-  }
-  // Waits (up to the deadline) for a client to connect, and keeps the connection open.
-  bool WaitForClient() {
-    struct pollfd p = {fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kDeadline).count())) != 1)
-      return false;
-    const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client >= 0)
-      accepted_.push_back(client);
-    return client >= 0;
-  }
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/repo.git"; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::vector<int> accepted_;
-};
-
+// Progress lines of the clone reach the sink only once the command starts, or with the exit:
+// they cannot tell that the clone is running; the silent server's client can.
 TEST_F(GitWorkspaceTest, AKillEndsAHangingClone) {
   SilentServer silent;
   auto spec = Spec("echo never", silent.Url());
   Start(spec);
   // git is waiting for the server's answer.
-  ASSERT_TRUE(silent.WaitForClient());
+  ASSERT_TRUE(silent.WaitForClient(kDeadline));
   ASSERT_TRUE(provider_->Kill(spec.execution_id, contract::KillReason::kUser).has_value());
   ASSERT_TRUE(sink_.WaitFor(spec.execution_id,
                             [](const CollectingSink::Execution& e) { return e.exit.has_value(); }));

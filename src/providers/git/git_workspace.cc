@@ -1,4 +1,4 @@
-#include "providers/local/git_workspace.h"
+#include "providers/git/git_workspace.h"
 
 #include <cerrno>
 #include <climits>
@@ -18,7 +18,7 @@
 
 #include "providers/output/scrubber.h"
 
-namespace runvoy::providers::local {
+namespace runvoy::providers::git {
 
 using output::Base64Encode;
 using output::Scrubber;
@@ -43,6 +43,10 @@ void WriteAll(int fd, std::string_view data) {
 }
 
 void Progress(const GitCloneOptions& options, const std::string& line) {
+  if (options.on_progress) {
+    options.on_progress(line);
+    return;
+  }
   WriteAll(options.progress_fd, line + "\n");
 }
 
@@ -90,6 +94,7 @@ std::vector<std::string> GitEnvironment(const GitCloneOptions& options, const st
 
 struct GitResult {
   int status = -1;
+  bool cancelled = false;  // killed because options.keep_going said so
   std::string out;         // stdout, when captured
   std::string last_error;  // the last non-empty line of stderr
 };
@@ -153,6 +158,9 @@ core::Result<GitResult> RunGit(const GitCloneOptions& options, const std::string
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    // A group of its own, so that a cancellation reaches git's helpers (git-remote-http) too.
+    if (options.keep_going)
+      ::setpgid(0, 0);
     auto fail = [&](const char* what) {
       const std::string msg = std::string("fatal: ") + what + ": " + std::strerror(errno) + "\n";
       (void)!::write(err_pipe[1], msg.data(), msg.size());
@@ -183,8 +191,15 @@ core::Result<GitResult> RunGit(const GitCloneOptions& options, const std::string
   ErrorLines lines(options);
   struct pollfd fds[2] = {{err_pipe[0], POLLIN, 0}, {out_pipe[0], POLLIN, 0}};
   int open_fds = capture_stdout ? 2 : 1;
+  const int poll_timeout_ms = options.keep_going ? 200 : -1;
   while (open_fds > 0) {
-    if (::poll(fds, 2, -1) < 0) {
+    if (options.keep_going && !result.cancelled && !options.keep_going()) {
+      result.cancelled = true;
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+    }
+    const int ready = ::poll(fds, 2, poll_timeout_ms);
+    if (ready < 0) {
       if (errno == EINTR)
         continue;
       break;
@@ -227,10 +242,12 @@ core::Result<GitResult> RunGit(const GitCloneOptions& options, const std::string
 }
 
 bool Succeeded(const GitResult& r) {
-  return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
+  return !r.cancelled && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
 }
 
 std::string Why(const GitResult& r) {
+  if (r.cancelled)
+    return "cancelled";
   if (!r.last_error.empty())
     return r.last_error;
   if (WIFSIGNALED(r.status))
@@ -411,6 +428,8 @@ core::Result<void> CloneIntoWorkspace(const GitCloneOptions& options,
   if (auto r = CheckGitPath(repo_dir, source.path); !r)
     return Failure(options, r.error().message);
 
+  if (!options.chown)
+    return {};
   g_chown_uid = options.uid;
   g_chown_gid = options.gid;
   if (::nftw(repo_dir.c_str(), ChownEntry, 64, FTW_PHYS) != 0) {
@@ -421,4 +440,4 @@ core::Result<void> CloneIntoWorkspace(const GitCloneOptions& options,
   return {};
 }
 
-}  // namespace runvoy::providers::local
+}  // namespace runvoy::providers::git
