@@ -25,15 +25,7 @@ cmake --build "$root/build-asan" --target runvoy_unit_tests -j "${JOBS:-2}"
   ctest -L unit --output-on-failure --timeout 300)
 
 step "fuzzing (15 s per harness)"
-# The websocket harness only replays its corpus here: it can still find the open half-close hang
-# of fuzz/open/ (docs/fuzzing.md), which must not fail every CI run until it is fixed.
-others=()
-for source in fuzz/*_fuzzer.cc; do
-  name=$(basename "$source" _fuzzer.cc)
-  [[ $name == websocket ]] || others+=("$name")
-done
-bash scripts/fuzz.sh 15 "${others[@]}"
-FUZZ_NO_BUILD=1 FUZZ_REPLAY=1 bash scripts/fuzz.sh 0 websocket
+bash scripts/fuzz.sh 15
 
 if [[ -f tests/web/package.json ]]; then
   step "browser test dependencies"

@@ -1,12 +1,17 @@
 #include "server/websocket_follower.h"
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -59,11 +64,19 @@ int StatusFor(core::ErrorCode code) {
   return 500;
 }
 
-// Per-follower state shared with the hub's wake callback.
+// How long the end of a connection may take once the close frame is out: the peer's answer and
+// the TCP/TLS shutdown. Past it the socket is closed.
+constexpr std::chrono::seconds kCloseTimeout{10};
+
+// Per-follower state shared with the hub's wake callback. Only touched on the strand, except
+// wake_timer.cancel() posted by the hub.
 struct FollowerState {
   explicit FollowerState(const asio::any_io_executor& executor) : wake_timer(executor) {}
   asio::steady_timer wake_timer;  // the writer waits on it; cancel() wakes it
-  bool reader_done = false;       // only touched on the strand
+  bool reader_done = false;
+  beast::error_code read_error;              // why the reader ended
+  asio::cancellation_signal stop_reading;    // the writer's way to end a pending read
+  bool stop_requested = false;               // the writer asked the reader to stop
 };
 
 std::string DisconnectFrame(const FinishedNotice& finished) {
@@ -81,18 +94,28 @@ std::string DisconnectFrame(const FinishedNotice& finished) {
 }
 
 // Reads (and ignores) what the client sends, so that pings, pongs and the close handshake are
-// handled, until the connection ends.
+// handled, until the connection ends or the writer stops it (Writer::Close). When the client
+// ended it (close handshake, EOF even of one direction only, reset, bad frame: Beast has then
+// answered and torn the connection down as needed), a write blocked on the client is aborted, so
+// that the follower ends at once.
 template <class NextLayer>
 asio::awaitable<void> ReadLoop(websocket::stream<NextLayer>& ws, FollowerState& state) {
   beast::flat_buffer buffer;
-  for (;;) {
+  while (!state.stop_requested) {
     buffer.clear();
-    auto [ec, bytes] = co_await ws.async_read(buffer, kNoThrow);
+    // Named, not a temporary: see the note on GCC 12 in http_transport.cc.
+    auto read_token = asio::bind_cancellation_slot(state.stop_reading.slot(), kNoThrow);
+    auto [ec, bytes] = co_await ws.async_read(buffer, std::move(read_token));
     if (ec) {
+      state.read_error = ec;
       break;
     }
   }
   state.reader_done = true;
+  if (!state.stop_requested) {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws).socket().cancel(ignored);
+  }
   state.wake_timer.cancel();
 }
 
@@ -300,10 +323,77 @@ class Writer {
     co_return true;
   }
 
+  // Ends the connection with a close frame of `code` (unless the client already ended it).
+  //
+  // Not with Beast's async_close while the reader's read is pending: in Boost 1.81 a close that
+  // has sent its frame waits for the read lock, while a read that meets a bad frame or the
+  // client's close frame in bytes already received holds the read lock and waits for the write
+  // lock to send its own close frame: both wait until the idle timeout (the fuzzer's
+  // half-close finding). So the reader is stopped first; if it stopped between messages the
+  // stream is intact and Beast closes it; if its read had to be cancelled the stream is unusable
+  // for Beast, and the close frame is written here, then the connection torn down.
   asio::awaitable<void> Close(websocket::close_code code) {
-    const websocket::close_reason reason(code);
-    auto [ec] = co_await ws_.async_close(reason, kNoThrow);
-    (void)ec;  // the connection is over either way
+    if (!state_.reader_done && !ws_.is_open()) {
+      // The reader is failing or closing the connection itself (bad frame, client's close).
+      co_await WaitForReader();
+      co_return;
+    }
+    state_.stop_requested = true;
+    while (!state_.reader_done) {
+      // Repeated: a cancellation emitted between two steps of Beast's read reaches nothing.
+      state_.stop_reading.emit(asio::cancellation_type::terminal);
+      state_.wake_timer.expires_after(std::chrono::milliseconds(20));
+      co_await state_.wake_timer.async_wait(kNoThrow);
+    }
+    if (!state_.read_error && ws_.is_open()) {
+      // Stopped between messages: no read pending, so Beast's close handshake is safe.
+      const websocket::close_reason reason(code);
+      auto [ec] = co_await ws_.async_close(reason, kNoThrow);
+      (void)ec;  // the connection is over either way
+      co_return;
+    }
+    if (state_.read_error != asio::error::operation_aborted) {
+      co_return;  // the client ended the connection while we stopped the reader
+    }
+    const auto value = static_cast<uint16_t>(code);
+    const std::array<unsigned char, 4> frame = {0x88, 0x02, static_cast<unsigned char>(value >> 8),
+                                                static_cast<unsigned char>(value & 0xFF)};
+    co_await (TearDown(frame) || CloseSocketAfter(kCloseTimeout));
+  }
+
+  asio::awaitable<void> WaitForReader() {
+    while (!state_.reader_done) {
+      state_.wake_timer.expires_at(asio::steady_timer::time_point::max());
+      co_await state_.wake_timer.async_wait(kNoThrow);
+    }
+  }
+
+  // Writes the close frame, then shuts the connection down as Beast's teardown does (TCP: our
+  // FIN, then the client's bytes until its FIN; TLS: close_notify both ways).
+  asio::awaitable<void> TearDown(std::array<unsigned char, 4> frame) {
+    auto [write_error, bytes] =
+        co_await asio::async_write(ws_.next_layer(), asio::buffer(frame), kNoThrow);
+    if (write_error) {
+      co_return;
+    }
+    auto initiate = [this](auto handler) {
+      using websocket::async_teardown;  // found by ADL for the TLS stream
+      async_teardown(beast::role_type::server, ws_.next_layer(), std::move(handler));
+    };
+    auto token = kNoThrow;
+    auto [ec] = co_await asio::async_initiate<decltype(token), void(beast::error_code)>(
+        std::move(initiate), token);
+    (void)ec;
+  }
+
+  asio::awaitable<void> CloseSocketAfter(std::chrono::steady_clock::duration timeout) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(timeout);
+    auto [ec] = co_await timer.async_wait(kNoThrow);
+    if (!ec) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
   }
 
   websocket::stream<NextLayer>& ws_;

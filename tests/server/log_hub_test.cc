@@ -11,9 +11,13 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -27,6 +31,7 @@
 #include "server/http_transport.h"
 #include "server/live_log_source.h"
 #include "server/log_event_json.h"
+#include "server/websocket_follower.h"
 
 namespace runvoy::server {
 namespace {
@@ -617,6 +622,191 @@ TEST_F(LiveLogsTest, StopClosesFollowersWith1001) {
   }
   EXPECT_EQ(transcript.close_code, 1001);
   EXPECT_TRUE(transcript.disconnects.empty());
+}
+
+
+// ---- Clients that misbehave and go away ----
+
+// A masked client frame with `first_byte` (FIN, RSV, opcode) and `payload` (mask key 0).
+std::string ClientFrame(unsigned char first_byte, const std::string& payload) {
+  std::string frame;
+  frame.push_back(static_cast<char>(first_byte));
+  frame.push_back(static_cast<char>(0x80 | payload.size()));  // payloads here are < 126 bytes
+  frame.append(4, '\0');
+  frame.append(payload);
+  return frame;
+}
+
+// A client on a raw socket: sends the upgrade request and `after_upgrade` in one write, shuts
+// its sending side down, then reads everything the server sends until the server closes.
+struct RawExchange {
+  std::string received;
+  std::chrono::milliseconds until_closed{0};
+  bool ended = false;  // the server closed the connection (not our 120 s receive timeout)
+};
+
+RawExchange SendAndHalfClose(int port, const std::string& target,
+                             const std::string& after_upgrade) {
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  timeval timeout{120, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  const std::string upgrade = "GET " + target +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\nSec-WebSocket-Key: "
+                              "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  asio::write(socket, asio::buffer(upgrade));
+  // A client sends frames only once it has the server's answer (RFC 6455 4.1).
+  std::string answer;
+  asio::read_until(socket, asio::dynamic_buffer(answer), "\r\n\r\n");
+  // The server may have closed already (it refuses a bad frame at once): errors are expected.
+  boost::system::error_code ignored;
+  asio::write(socket, asio::buffer(after_upgrade), ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  const auto start = std::chrono::steady_clock::now();
+  RawExchange exchange;
+  exchange.received = std::move(answer);
+  char buffer[4096];
+  for (;;) {
+    const ssize_t got = ::recv(socket.native_handle(), buffer, sizeof buffer, 0);
+    if (got > 0) {
+      exchange.received.append(buffer, static_cast<std::size_t>(got));
+      continue;
+    }
+    exchange.ended = got == 0 || errno == ECONNRESET;
+    break;
+  }
+  exchange.until_closed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  return exchange;
+}
+
+// The fuzzer's hang (fuzz/corpus/websocket/timeout-after-half-close): a client that sends some
+// messages, part of a fragmented message and a frame the server must refuse (or its close
+// frame), then half-closes, while the server sends the end of a finished execution and starts
+// its own close. Beast's close and a read failing the connection on buffered bytes used to
+// wait for each other until the idle timeout; the follower must end at once, whatever the
+// timing, and leave no follower behind.
+TEST_F(LiveLogsTest, ClientThatHalfClosesMidMessageEndsTheFollowerPromptly) {
+  LiveLogOptions live;
+  live.ping_interval = std::chrono::minutes(5);  // idle timeout 10 min: "promptly" is far below
+  Start({}, live);
+  // A backlog long enough that the server's reader works through the client's messages while
+  // the writer is still sending it.
+  logs_.Publish(*hub_, "exec-a", Events(1, 2000));
+  logs_.Finish(*hub_, "exec-a", core::ExecutionStatus::kFailed, 3);
+  const std::string fragment = ClientFrame(0x01, "frag");  // text, not final
+  const std::vector<std::pair<std::string, std::string>> endings = {
+      {"illegal opcode", fragment + ClientFrame(0x83, "")},
+      {"close frame", fragment + ClientFrame(0x88, std::string("\x03\xe8", 2))},
+      {"continuation cut short", fragment + std::string("\x80\x84\0\0", 4)},
+      {"nothing more", fragment},
+  };
+  for (const auto& [name, ending] : endings) {
+    // The more messages before the ending, the later the server's reader meets it: from before
+    // the writer has read the backlog to after its close frame.
+    for (int messages = 0; messages <= 3000; messages += 60) {
+      std::string bytes;
+      for (int i = 0; i < messages; ++i) {
+        bytes += ClientFrame(0x81, "hello " + std::to_string(i));
+      }
+      bytes += ending;
+      const RawExchange exchange =
+          SendAndHalfClose(port_, Target("execution_id=exec-a&token=token-a"), bytes);
+      ASSERT_TRUE(exchange.ended) << name << ", " << messages << " messages before";
+      EXPECT_LT(exchange.until_closed, 20s) << name << ", " << messages << " messages before";
+      EXPECT_EQ(exchange.received.rfind("HTTP/1.1 101", 0), 0u) << name;
+    }
+  }
+  EXPECT_TRUE(WaitForFollowers("exec-a", 0));
+}
+
+// A client of a running execution that half-closes mid-message: the follower ends at once
+// (its peer will never send its part of a close handshake) instead of waiting for events.
+TEST_F(LiveLogsTest, HalfClosedClientOfARunningExecutionEndsTheFollowerPromptly) {
+  LiveLogOptions live;
+  live.ping_interval = std::chrono::minutes(5);
+  Start({}, live);
+  logs_.Publish(*hub_, "exec-a", Events(1, 2));
+  for (int round = 0; round < 20; ++round) {
+    const RawExchange exchange = SendAndHalfClose(
+        port_, Target("execution_id=exec-a&token=token-a"), ClientFrame(0x01, "frag"));
+    ASSERT_TRUE(exchange.ended) << round;
+    EXPECT_LT(exchange.until_closed, 20s) << round;
+  }
+  EXPECT_TRUE(WaitForFollowers("exec-a", 0));
+  // Live events still reach a well-behaved follower afterwards.
+  WsClient client(port_, Target("execution_id=exec-a&token=token-a"));
+  ASSERT_FALSE(client.handshake_error());
+  ASSERT_TRUE(WaitForFollowers("exec-a", 1));
+  logs_.Publish(*hub_, "exec-a", Events(3, 4));
+  logs_.Finish(*hub_, "exec-a", core::ExecutionStatus::kSucceeded, 0);
+  const Transcript transcript = client.ReadToClose();
+  EXPECT_EQ(transcript.sequences, Range(1, 4));
+  EXPECT_EQ(transcript.close_code, 1000);
+}
+
+
+// The same through ServeFollower itself, as the fuzzer found it: the client's frames (two
+// messages, part of a third, then a frame the server must refuse) are all in the server's socket
+// buffer and the client has half-closed before the follower of a finished execution starts, so
+// the writer's close and the reader meeting the bad frame run into each other on most timings.
+TEST(WebSocketFollower, EndsAtOnceWhenTheClientHalfClosedAfterBufferedFrames) {
+  FakeLiveLogs logs;
+  logs.Publish(*std::make_unique<LogHub>(), "exec-a", Events(1, 2));
+  LogHub unused_hub;
+  logs.Finish(unused_hub, "exec-a", core::ExecutionStatus::kFailed, 3);
+  asio::thread_pool pool(1);
+  const std::string messages = ClientFrame(0x01, "frag") + ClientFrame(0x80, "ment") +
+                               ClientFrame(0x82, "ab") + ClientFrame(0x81, "hello!");
+  const std::string ending = ClientFrame(0x01, "par") + ClientFrame(0x83, "");
+  // The more messages before the ending, the later the reader meets it: the sweep moves it
+  // across the writer's close.
+  for (int round = 0; round < 1200; ++round) {
+    std::string client_bytes;
+    for (int i = 0; i < round % 400; ++i) {
+      client_bytes += messages;
+    }
+    client_bytes += ending;
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::socket client(io);
+    client.connect(acceptor.local_endpoint());
+    tcp::socket server = acceptor.accept();
+    asio::write(client, asio::buffer(client_bytes));
+    client.shutdown(tcp::socket::shutdown_send);
+
+    http::request<http::empty_body> upgrade{http::verb::get, "/api/v1/ws?execution_id=exec-a",
+                                            11};
+    upgrade.set(http::field::host, "127.0.0.1");
+    upgrade.set(http::field::upgrade, "websocket");
+    upgrade.set(http::field::connection, "Upgrade");
+    upgrade.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    upgrade.set(http::field::sec_websocket_version, "13");
+    LogHub hub;
+    FollowerRegistry registry;
+    LiveLogOptions options;
+    options.ping_interval = std::chrono::minutes(5);
+    FollowerContext context{logs, hub, pool, registry, options};
+    FollowRequest follow{"exec-a", "token-a", 0, round % 2 == 1};
+    bool done = false;
+    asio::co_spawn(io,
+                   ServeFollower(websocket::stream<beast::tcp_stream>(std::move(server)),
+                                 std::move(upgrade), std::move(follow), context),
+                   [&done](std::exception_ptr error) {
+                     EXPECT_FALSE(error);
+                     done = true;
+                   });
+    const auto start = std::chrono::steady_clock::now();
+    while (!done && std::chrono::steady_clock::now() - start < 20s) {
+      io.run_for(100ms);
+    }
+    ASSERT_TRUE(done) << "the follower still runs after 20 s, round " << round;
+    EXPECT_EQ(hub.FollowerCount(), 0u);
+    EXPECT_TRUE(registry.TakeAll().empty());
+  }
 }
 
 }  // namespace
