@@ -1,6 +1,7 @@
 #include "cli/audit_verify.h"
 
 #include "cli/output.h"
+#include "common/json_fields.h"
 #include "core/audit_hash.h"
 #include "core/records.h"
 #include "core/time.h"
@@ -10,11 +11,6 @@ namespace runvoy::cli {
 namespace json = boost::json;
 
 namespace {
-
-std::string Str(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : "";
-}
 
 int64_t Int(const json::object& object, std::string_view key) {
   const json::value* value = object.if_contains(key);
@@ -33,24 +29,24 @@ void AuditVerifier::Add(const json::value& value) {
   const json::object& object = value.as_object();
   core::AuditEntry entry;
   entry.seq = Int(object, "seq");
-  entry.node = Str(object, "node");
-  entry.request_id = Str(object, "request_id");
-  entry.client_request_id = Str(object, "client_request_id");
-  entry.user = Str(object, "user");
-  entry.role = Str(object, "role");
-  entry.method = Str(object, "method");
-  entry.path = Str(object, "path");
+  entry.node = common::StringField(object, "node");
+  entry.request_id = common::StringField(object, "request_id");
+  entry.client_request_id = common::StringField(object, "client_request_id");
+  entry.user = common::StringField(object, "user");
+  entry.role = common::StringField(object, "role");
+  entry.method = common::StringField(object, "method");
+  entry.path = common::StringField(object, "path");
   entry.status = static_cast<int>(Int(object, "status"));
-  entry.client_ip = Str(object, "client_ip");
-  entry.resource = Str(object, "resource");
-  entry.detail = Str(object, "detail");
-  entry.prev_hash = Str(object, "prev_hash");
-  entry.hash = Str(object, "hash");
+  entry.client_ip = common::StringField(object, "client_ip");
+  entry.resource = common::StringField(object, "resource");
+  entry.detail = common::StringField(object, "detail");
+  entry.prev_hash = common::StringField(object, "prev_hash");
+  entry.hash = common::StringField(object, "hash");
 
   AuditChainReport& chain = chains_[entry.node];
   chain.node = entry.node;
   const std::string where = "seq " + std::to_string(entry.seq);
-  const auto time = core::ParseRfc3339(Str(object, "time"));
+  const auto time = core::ParseRfc3339(common::StringField(object, "time"));
   if (!time) {
     chain.problems.push_back(where + ": unreadable time");
   } else {

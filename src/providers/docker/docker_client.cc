@@ -1,6 +1,5 @@
 #include "providers/docker/docker_client.h"
 
-#include <cctype>
 #include <cstdlib>
 #include <mutex>
 
@@ -227,21 +226,6 @@ core::Result<DockerResponse> DockerClient::Stream(std::string_view method, const
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
-}
-
-std::string UrlEncode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
 }
 
 std::string ErrorMessage(const DockerResponse& response) {

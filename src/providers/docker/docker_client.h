@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/url_encoding.h"
 
 namespace runvoy::providers::docker {
 
@@ -74,7 +75,7 @@ class DockerClient {
 };
 
 // Percent-encodes `text` for a URL query or path segment.
-std::string UrlEncode(std::string_view text);
+using core::UrlEncode;
 
 // The message of an Engine API error body ({"message": "..."}), else the body itself.
 std::string ErrorMessage(const DockerResponse& response);

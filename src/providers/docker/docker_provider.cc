@@ -26,6 +26,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "common/json_fields.h"
 #include "core/image_reference.h"
 #include "core/time.h"
 #include "providers/docker/docker_client.h"
@@ -78,11 +79,6 @@ bool ValidExecutionId(const std::string& id) {
 
 std::string ContainerName(const std::string& execution_id) {
   return "runvoy-" + execution_id;
-}
-
-std::string GetString(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
 const json::object* GetObject(const json::object& o, std::string_view key) {
@@ -562,7 +558,7 @@ std::optional<std::string> DockerProvider::Runner::EnsureImage() {
           auto message = ParseObject(partial.substr(0, nl));
           partial.erase(0, nl + 1);
           if (message && pull_error.empty()) {
-            const std::string error = GetString(*message, "error");
+            const std::string error = common::StringField(*message, "error");
             if (!error.empty())
               pull_error = error;
           }
@@ -652,7 +648,7 @@ Result<std::string> DockerProvider::Runner::CreateContainer() {
   if (created->status != 201)
     return Fail(ErrorCode::kInvalidRequest, "docker: " + ErrorMessage(*created));
   auto answer = ParseObject(created->body);
-  const std::string id = answer ? GetString(*answer, "Id") : std::string();
+  const std::string id = answer ? common::StringField(*answer, "Id") : std::string();
   if (id.empty())
     return Fail(ErrorCode::kInternal, "docker: create answered without an ID");
   return id;
@@ -696,8 +692,8 @@ TaskExit DockerProvider::Runner::ExitFromInspect(const json::object& inspect,
       exit_code = static_cast<int>(v->as_int64());
     if (const auto* v = state->if_contains("OOMKilled"); v && v->is_bool())
       oom = v->as_bool();
-    finished = EngineTime(GetString(*state, "FinishedAt"));
-    error = GetString(*state, "Error");
+    finished = EngineTime(common::StringField(*state, "FinishedAt"));
+    error = common::StringField(*state, "Error");
   }
   exit.at = core::FromUnixMillis(finished.value_or(NowMs()));
   std::optional<TaskExit::Cause> kill_cause;
@@ -815,7 +811,7 @@ Result<void> DockerProvider::Runner::CopyWorkspace(const std::string& clone_dir)
   const json::object* config = info ? GetObject(*info, "Config") : nullptr;
   if (inspect->status != 200 || config == nullptr)
     return Fail(ErrorCode::kInternal, "docker: the created container cannot be inspected");
-  const std::string user = GetString(*config, "User");
+  const std::string user = common::StringField(*config, "User");
   std::string passwd;
   std::string group;
   if (!user.empty()) {
@@ -998,8 +994,8 @@ void DockerProvider::Runner::Run() {
         continue;
       }
       if (!started_ms_)
-        started_ms_ = EngineTime(GetString(*state, "StartedAt"));
-      const std::string status = GetString(*state, "Status");
+        started_ms_ = EngineTime(common::StringField(*state, "StartedAt"));
+      const std::string status = common::StringField(*state, "Status");
       if (status == "created") {
         // Created but never started: the server stopped in between.
         TaskExit exit;
@@ -1013,7 +1009,7 @@ void DockerProvider::Runner::Run() {
         std::lock_guard lock(task_.mu);
         task_.container_started = true;
       }
-      created_ms = EngineTime(GetString(*info, "Created")).value_or(0);
+      created_ms = EngineTime(common::StringField(*info, "Created")).value_or(0);
     }
     just_started = false;
     (void)Deliver();
@@ -1045,7 +1041,7 @@ void DockerProvider::Runner::Run() {
     if (after->status != 200 || final_state == nullptr) {
       continue;
     }
-    const std::string final_status = GetString(*final_state, "Status");
+    const std::string final_status = common::StringField(*final_state, "Status");
     if (final_status == "running" || final_status == "restarting" || final_status == "paused") {
       if (!Pause(200ms))
         return;
@@ -1203,19 +1199,19 @@ Result<void> DockerProvider::Attach(const std::string& execution_id, const std::
   const json::object* config = info ? GetObject(*info, "Config") : nullptr;
   const json::object* labels = config ? GetObject(*config, "Labels") : nullptr;
   if (inspect->status != 200 || labels == nullptr ||
-      GetString(*labels, kLabelExecution) != execution_id) {
+      common::StringField(*labels, kLabelExecution) != execution_id) {
     return Fail(ErrorCode::kNotFound, "no trace of execution " + execution_id);
   }
   auto task = std::make_shared<Task>();
   task->execution_id = execution_id;
-  task->container_id = GetString(*info, "Id");
+  task->container_id = common::StringField(*info, "Id");
   task->attached = true;
   task->after_sequence = after_sequence;
-  task->deadline_ms = ParseInt(GetString(*labels, kLabelDeadline), 0);
-  task->grace_ms = ParseInt(GetString(*labels, kLabelGrace), 10000);
-  task->cap = ParseInt(GetString(*labels, kLabelCap), task->cap);
+  task->deadline_ms = ParseInt(common::StringField(*labels, kLabelDeadline), 0);
+  task->grace_ms = ParseInt(common::StringField(*labels, kLabelGrace), 10000);
+  task->cap = ParseInt(common::StringField(*labels, kLabelCap), task->cap);
   boost::system::error_code ec;
-  auto prefix = json::parse(GetString(*labels, kLabelPrefix), ec);
+  auto prefix = json::parse(common::StringField(*labels, kLabelPrefix), ec);
   if (!ec && prefix.is_array()) {
     for (const auto& line : prefix.as_array()) {
       if (line.is_string())
@@ -1224,7 +1220,7 @@ Result<void> DockerProvider::Attach(const std::string& execution_id, const std::
   }
   // The values to scrub come back from the container's own environment.
   std::set<std::string> scrub;
-  const std::string names = GetString(*labels, kLabelScrub);
+  const std::string names = common::StringField(*labels, kLabelScrub);
   for (size_t start = 0; start < names.size();) {
     size_t comma = names.find(',', start);
     if (comma == std::string::npos)
@@ -1308,9 +1304,9 @@ Result<std::vector<TaskState>> DockerProvider::List() {
       if (labels == nullptr)
         continue;
       TaskState state;
-      state.execution_id = GetString(*labels, kLabelExecution);
-      state.task_ref = GetString(o, "Id");
-      const std::string s = GetString(o, "State");
+      state.execution_id = common::StringField(*labels, kLabelExecution);
+      state.task_ref = common::StringField(o, "Id");
+      const std::string s = common::StringField(o, "State");
       state.running = s == "running" || s == "created" || s == "restarting" || s == "paused";
       if (!state.execution_id.empty())
         out[state.execution_id] = state;
@@ -1390,10 +1386,10 @@ Result<void> DockerProvider::ImportImage(const contract::ImageSpec& image,
     start = end + 1;
     if (!message)
       continue;
-    const std::string error = GetString(*message, "error");
+    const std::string error = common::StringField(*message, "error");
     if (!error.empty())
       return Fail(ErrorCode::kInvalidRequest, "docker could not load the image: " + error);
-    std::string text = GetString(*message, "stream");
+    std::string text = common::StringField(*message, "stream");
     for (const char* prefix : {"Loaded image ID: ", "Loaded image: "}) {
       if (source.empty() && text.rfind(prefix, 0) == 0) {
         source = text.substr(std::strlen(prefix));

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/files.h"
 #include "providers/local/event_log.h"
 
 namespace runvoy::providers::local {
@@ -45,7 +46,7 @@ core::Result<void> MakeDir(const std::string& path) {
 
 // The value of `key` in a "key value" per line file, 0 when absent.
 int64_t KeyedValue(const std::string& path, const std::string& key) {
-  auto text = ReadWholeFile(path);
+  auto text = common::ReadWholeFile(path);
   if (!text)
     return 0;
   std::istringstream in(*text);
@@ -149,7 +150,7 @@ void TaskCgroup::KillAll() const {
   if (v2_ && WriteValue(pids_dir_ + "/cgroup.kill", "1"))
     return;
   for (int round = 0; round < 10; ++round) {
-    auto text = ReadWholeFile(pids_dir_ + "/cgroup.procs");
+    auto text = common::ReadWholeFile(pids_dir_ + "/cgroup.procs");
     if (!text || text->empty())
       return;
     std::istringstream in(*text);

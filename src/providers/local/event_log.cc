@@ -154,54 +154,6 @@ core::Result<contract::TaskExit> DecodeExit(std::string_view text) {
   return exit;
 }
 
-core::Result<void> WriteFileAtomically(const std::string& path, std::string_view content,
-                                       bool sync) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return core::Fail(core::ErrorCode::kInternal, "cannot write " + path, std::strerror(errno));
-  }
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      return core::Fail(core::ErrorCode::kInternal, "cannot write " + path, std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (sync)
-    ::fsync(fd);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return core::Fail(core::ErrorCode::kInternal, "cannot rename " + path, std::strerror(errno));
-  }
-  return {};
-}
-
-core::Result<std::string> ReadWholeFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return core::Fail(errno == ENOENT ? core::ErrorCode::kNotFound : core::ErrorCode::kInternal,
-                      "cannot read " + path, std::strerror(errno));
-  }
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
 bool SupervisorAlive(const std::string& dir) {
   const std::string path = dir + "/" + kLockFile;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

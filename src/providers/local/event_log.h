@@ -45,12 +45,6 @@ class EventDecoder {
 std::string EncodeExit(const contract::TaskExit& exit);
 core::Result<contract::TaskExit> DecodeExit(std::string_view json);
 
-// Writes `content` to `path` via a temporary file and rename; with `sync`, fsync before the
-// rename (durable across a machine crash, not only a process crash).
-core::Result<void> WriteFileAtomically(const std::string& path, std::string_view content,
-                                       bool sync = true);
-core::Result<std::string> ReadWholeFile(const std::string& path);
-
 // Whether a process holds the flock on `dir`/lock (the supervisor is alive).
 bool SupervisorAlive(const std::string& dir);
 

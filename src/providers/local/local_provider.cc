@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/files.h"
 #include "core/byte_count.h"
 #include "core/image_reference.h"
 #include "core/log.h"
@@ -314,7 +315,7 @@ Result<std::string> LocalProvider::Start(const TaskSpec& spec) {
     ::close(sock[0]);
     return fail_and_clean(pid.error());
   }
-  (void)WriteFileAtomically(dir + "/" + kPidFile, std::to_string(*pid), false);
+  (void)common::WriteFileAtomically(dir + "/" + kPidFile, std::to_string(*pid), false);
 
   SupervisorSpec supervisor_spec;
   supervisor_spec.task = spec;
@@ -385,7 +386,7 @@ Result<void> LocalProvider::Kill(const std::string& execution_id, KillReason rea
   const std::string dir = DirOf(execution_id);
   if (!SupervisorAlive(dir))
     return {};
-  auto text = ReadWholeFile(dir + "/" + kPidFile);
+  auto text = common::ReadWholeFile(dir + "/" + kPidFile);
   if (!text)
     return {};
   const pid_t pid = static_cast<pid_t>(std::atol(text->c_str()));
@@ -414,7 +415,7 @@ Result<std::vector<TaskState>> LocalProvider::List() {
     state.execution_id = name;
     // The task is over once its exit record exists, even while its supervisor winds down.
     state.running = SupervisorAlive(dir) && !FileExists(dir + "/" + kExitFile);
-    if (auto pid = ReadWholeFile(dir + "/" + kPidFile))
+    if (auto pid = common::ReadWholeFile(dir + "/" + kPidFile))
       state.task_ref = *pid;
     out.push_back(std::move(state));
   }
@@ -589,7 +590,7 @@ void LocalProvider::Process(const std::string& id, bool check_alive) {
     TaskExit exit;
     bool from_supervisor = false;
     if (exited) {
-      auto text = ReadWholeFile(exit_path);
+      auto text = common::ReadWholeFile(exit_path);
       auto decoded = text ? DecodeExit(*text) : tl::unexpected(text.error());
       if (decoded) {
         exit = *decoded;

@@ -21,7 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/files.h"
+#include "common/json_fields.h"
 #include "core/image_reference.h"
+#include "core/time.h"
 #include "providers/local/cgroup.h"
 #include "providers/local/event_log.h"
 #include "providers/local/git_workspace.h"
@@ -40,22 +43,6 @@ namespace {
 
 namespace json = boost::json;
 using contract::TaskExit;
-
-int64_t NowMs() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-std::string GetString(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-int64_t GetInt(const json::object& o, std::string_view key, int64_t fallback) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_int64() ? v->as_int64() : fallback;
-}
 
 void ArmTimer(int fd, int64_t ms, int64_t interval_ms = 0) {
   struct itimerspec spec;
@@ -161,7 +148,7 @@ void Supervisor::Emit(core::LogStream stream, std::string message, bool partial)
   }
   core::LogEvent event;
   event.sequence = next_sequence_++;
-  event.timestamp_ms = NowMs();
+  event.timestamp_ms = core::ToUnixMillis(core::WallClock().Now());
   event.stream = stream;
   event.message = std::move(message);
   event.partial = partial;
@@ -250,7 +237,7 @@ void Supervisor::ReadStatus() {
   while (!status_bytes_.empty()) {
     if (status_bytes_[0] == 'R') {
       started_ = true;
-      AppendStartedRecord(NowMs(), pending_);
+      AppendStartedRecord(core::ToUnixMillis(core::WallClock().Now()), pending_);
       status_bytes_.erase(0, 1);
     } else if (status_bytes_[0] == 'S' && status_bytes_.size() >= 5) {
       int status;
@@ -304,7 +291,7 @@ bool Supervisor::HandleSignals(int signal_fd) {
 }
 
 int Supervisor::Finish(TaskExit exit) {
-  exit.at = core::FromUnixMillis(NowMs());
+  exit.at = core::WallClock().Now();
   // On a full disk, wait for space (up to an hour) rather than lose the last output or the exit
   // record: the server sees the end only once both are written.
   constexpr int kAttempts = 7200;
@@ -314,7 +301,7 @@ int Supervisor::Finish(TaskExit exit) {
   for (int attempt = 1;; ++attempt) {
     if (Flush()) {
       ::fdatasync(events_fd_);
-      auto r = WriteFileAtomically(dir_ + "/" + kExitFile, EncodeExit(exit));
+      auto r = common::WriteFileAtomically(dir_ + "/" + kExitFile, EncodeExit(exit));
       if (r)
         break;
       if (attempt == 1 || attempt == kAttempts) {
@@ -762,18 +749,18 @@ core::Result<SupervisorSpec> DecodeSupervisorSpec(std::string_view text) {
   const json::object& o = v.as_object();
   SupervisorSpec spec;
   auto& t = spec.task;
-  t.execution_id = GetString(o, "execution_id");
-  t.request_id = GetString(o, "request_id");
-  t.user = GetString(o, "user");
-  t.command = GetString(o, "command");
+  t.execution_id = common::StringField(o, "execution_id");
+  t.request_id = common::StringField(o, "request_id");
+  t.user = common::StringField(o, "user");
+  t.command = common::StringField(o, "command");
   if (const auto* image = o.if_contains("image"); image && image->is_object()) {
     const auto& i = image->as_object();
-    t.image.image_id = GetString(i, "image_id");
-    t.image.reference = GetString(i, "reference");
-    t.image.normalized = GetString(i, "normalized");
-    t.image.cpu = static_cast<int>(GetInt(i, "cpu", 256));
-    t.image.memory_mb = static_cast<int>(GetInt(i, "memory_mb", 512));
-    t.image.runtime_platform = GetString(i, "runtime_platform");
+    t.image.image_id = common::StringField(i, "image_id");
+    t.image.reference = common::StringField(i, "reference");
+    t.image.normalized = common::StringField(i, "normalized");
+    t.image.cpu = static_cast<int>(common::IntField(i, "cpu", 256));
+    t.image.memory_mb = static_cast<int>(common::IntField(i, "memory_mb", 512));
+    t.image.runtime_platform = common::StringField(i, "runtime_platform");
   }
   if (const auto* env = o.if_contains("env"); env && env->is_object()) {
     for (const auto& [k, val] : env->as_object()) {
@@ -785,34 +772,34 @@ core::Result<SupervisorSpec> DecodeSupervisorSpec(std::string_view text) {
     for (const auto& s : secrets->as_array()) {
       if (!s.is_object())
         continue;
-      t.secrets.push_back(contract::SecretEnv{GetString(s.as_object(), "name"),
-                                              GetString(s.as_object(), "key_name"),
-                                              GetString(s.as_object(), "value")});
+      t.secrets.push_back(contract::SecretEnv{common::StringField(s.as_object(), "name"),
+                                              common::StringField(s.as_object(), "key_name"),
+                                              common::StringField(s.as_object(), "value")});
     }
   }
   if (const auto* git = o.if_contains("git"); git && git->is_object()) {
-    t.git.repo = GetString(git->as_object(), "repo");
-    t.git.ref = GetString(git->as_object(), "ref");
-    t.git.path = GetString(git->as_object(), "path");
+    t.git.repo = common::StringField(git->as_object(), "repo");
+    t.git.ref = common::StringField(git->as_object(), "ref");
+    t.git.path = common::StringField(git->as_object(), "path");
   }
   t.timeout = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::milliseconds(GetInt(o, "timeout_ms", 3600000)));
-  t.kill_grace = std::chrono::milliseconds(GetInt(o, "kill_grace_ms", 10000));
-  t.output_cap_bytes = GetInt(o, "output_cap_bytes", t.output_cap_bytes);
+      std::chrono::milliseconds(common::IntField(o, "timeout_ms", 3600000)));
+  t.kill_grace = std::chrono::milliseconds(common::IntField(o, "kill_grace_ms", 10000));
+  t.output_cap_bytes = common::IntField(o, "output_cap_bytes", t.output_cap_bytes);
   if (const auto* banner = o.if_contains("banner"); banner && banner->is_array()) {
     for (const auto& line : banner->as_array()) {
       if (line.is_string())
         t.banner.emplace_back(line.as_string());
     }
   }
-  spec.data_dir = GetString(o, "data_dir");
-  spec.network = GetString(o, "network");
-  spec.user = GetString(o, "run_user");
-  spec.pids_limit = static_cast<int>(GetInt(o, "pids_limit", 512));
-  const int64_t workspace_bytes = GetInt(o, "workspace_bytes", 0);
+  spec.data_dir = common::StringField(o, "data_dir");
+  spec.network = common::StringField(o, "network");
+  spec.user = common::StringField(o, "run_user");
+  spec.pids_limit = static_cast<int>(common::IntField(o, "pids_limit", 512));
+  const int64_t workspace_bytes = common::IntField(o, "workspace_bytes", 0);
   if (workspace_bytes > 0)
     spec.workspace_bytes = static_cast<uint64_t>(workspace_bytes);
-  spec.image_cache_bytes = GetInt(o, "image_cache_bytes", spec.image_cache_bytes);
+  spec.image_cache_bytes = common::IntField(o, "image_cache_bytes", spec.image_cache_bytes);
   if (t.execution_id.empty() || t.command.empty()) {
     return core::Fail(core::ErrorCode::kInvalidRequest, "task spec without execution or command");
   }
@@ -892,7 +879,7 @@ int SupervisorMain(int argc, char** argv) {
     ::close(null_fd);
   }
   // After the spec (the provider writes the pid file before it sends the spec).
-  (void)WriteFileAtomically(dir + "/" + kPidFile, std::to_string(::getpid()), false);
+  (void)common::WriteFileAtomically(dir + "/" + kPidFile, std::to_string(::getpid()), false);
   auto spec = DecodeSupervisorSpec(input);
   std::fill(input.begin(), input.end(), '\0');
   if (!spec) {
@@ -902,8 +889,8 @@ int SupervisorMain(int argc, char** argv) {
     exit.cause = TaskExit::Cause::kFailedToStart;
     exit.exit_code = 1;
     exit.reason = "the supervisor received no valid task spec";
-    exit.at = core::FromUnixMillis(NowMs());
-    (void)WriteFileAtomically(dir + "/" + kExitFile, EncodeExit(exit));
+    exit.at = core::WallClock().Now();
+    (void)common::WriteFileAtomically(dir + "/" + kExitFile, EncodeExit(exit));
     return 1;
   }
   Supervisor supervisor(dir, std::move(*spec));

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/json_fields.h"
+
 namespace runvoy::providers::stored {
 
 namespace json = boost::json;
@@ -20,13 +22,6 @@ std::vector<std::string> StringList(const json::object& object, const char* key)
     }
   }
   return out;
-}
-
-std::string StringField(const json::object& object, const char* key) {
-  if (const auto* value = object.if_contains(key); value != nullptr && value->is_string()) {
-    return std::string(value->get_string());
-  }
-  return {};
 }
 
 }  // namespace
@@ -51,9 +46,9 @@ core::RunRequestSummary RunRequestFromJson(const std::string& text) {
   const json::object& object = value.get_object();
   request.env_keys = StringList(object, "env_keys");
   request.secrets = StringList(object, "secrets");
-  request.git_repo = StringField(object, "git_repo");
-  request.git_ref = StringField(object, "git_ref");
-  request.git_path = StringField(object, "git_path");
+  request.git_repo = common::StringField(object, "git_repo");
+  request.git_ref = common::StringField(object, "git_ref");
+  request.git_path = common::StringField(object, "git_path");
   return request;
 }
 

@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "providers/local/supervisor.h"
@@ -73,13 +75,17 @@ TEST(EventLogTest, ExitRecordsRoundTrip) {
   EXPECT_FALSE(DecodeExit("not json").has_value());
 }
 
-TEST(EventLogTest, WritesFilesAtomically) {
-  const std::string dir = testing::TempDir() + "/event_log_atomic_" + std::to_string(::getpid());
+TEST(EventLogTest, ASupervisorIsAliveOnlyWhileItHoldsItsLock) {
+  const std::string dir = testing::TempDir() + "/event_log_lock_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
-  ASSERT_TRUE(WriteFileAtomically(dir + "/f", "first").has_value());
-  ASSERT_TRUE(WriteFileAtomically(dir + "/f", "second").has_value());
-  EXPECT_EQ(ReadWholeFile(dir + "/f").value(), "second");
-  EXPECT_FALSE(std::filesystem::exists(dir + "/f.tmp"));
+  EXPECT_FALSE(SupervisorAlive(dir));  // no lock file
+  const std::string lock_path = dir + "/" + kLockFile;
+  const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(lock, 0);
+  EXPECT_FALSE(SupervisorAlive(dir));  // nobody holds it
+  ASSERT_EQ(::flock(lock, LOCK_EX), 0);
+  EXPECT_TRUE(SupervisorAlive(dir));
+  ::close(lock);
   EXPECT_FALSE(SupervisorAlive(dir));
   std::filesystem::remove_all(dir);
 }

@@ -19,7 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/files.h"
+#include "common/json_fields.h"
 #include "core/sha256.h"
+#include "core/time.h"
 #include "providers/local/image/digest.h"
 #include "providers/local/image/layer.h"
 #include "providers/local/image/registry_client.h"
@@ -31,17 +34,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using core::ErrorCode;
 using core::Fail;
-
-int64_t NowMs() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-std::string GetString(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 // One cached image, as stored in refs/<key>.json.
 struct Record {
@@ -79,14 +71,14 @@ std::optional<Record> ReadRecord(const std::string& path) {
     return std::nullopt;
   const auto& o = v.as_object();
   Record r;
-  r.normalized = GetString(o, "normalized");
-  r.manifest_digest = GetString(o, "manifest_digest");
-  r.config_json = GetString(o, "config");
+  r.normalized = common::StringField(o, "normalized");
+  r.manifest_digest = common::StringField(o, "manifest_digest");
+  r.config_json = common::StringField(o, "config");
   if (const auto* layers = o.if_contains("layers"); layers && layers->is_array()) {
     for (const auto& l : layers->as_array()) {
       if (!l.is_object())
         continue;
-      auto hex = DigestHex(GetString(l.as_object(), "digest"));
+      auto hex = DigestHex(common::StringField(l.as_object(), "digest"));
       const auto* bytes = l.as_object().if_contains("bytes");
       if (!hex)
         return std::nullopt;
@@ -98,33 +90,6 @@ std::optional<Record> ReadRecord(const std::string& path) {
   const auto* used = o.if_contains("last_used_ms");
   r.last_used_ms = used != nullptr && used->is_int64() ? used->as_int64() : 0;
   return r;
-}
-
-core::Result<void> WriteAtomically(const std::string& path, const std::string& content) {
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return Fail(ErrorCode::kInternal, "cannot write " + path, std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return Fail(ErrorCode::kInternal, "cannot write " + path, std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    return Fail(ErrorCode::kInternal, "cannot write " + path, std::strerror(errno));
-  }
-  return {};
 }
 
 // An flock held for a scope.
@@ -180,8 +145,8 @@ ImageConfig ParseConfig(const std::string& text) {
         out.env.emplace_back(e.as_string());
     }
   }
-  out.working_dir = GetString(c, "WorkingDir");
-  out.user = GetString(c, "User");
+  out.working_dir = common::StringField(c, "WorkingDir");
+  out.user = common::StringField(c, "User");
   return out;
 }
 
@@ -261,8 +226,8 @@ core::Result<PreparedImage> ImageStore::Acquire(const core::ImageReference& refe
       FileLock store;
       if (auto l = store.Lock(root_ + "/store.lock", LOCK_EX); !l)
         return tl::unexpected(l.error());
-      r.last_used_ms = NowMs();
-      if (auto w = WriteAtomically(record_path, EncodeRecord(r)); !w)
+      r.last_used_ms = core::ToUnixMillis(core::WallClock().Now());
+      if (auto w = common::WriteFileAtomically(record_path, EncodeRecord(r)); !w)
         return tl::unexpected(w.error());
     }
     PreparedImage out;
@@ -335,7 +300,7 @@ core::Result<PreparedImage> ImageStore::Fetch(const core::ImageReference& refere
   record.normalized = reference.normalized;
   record.manifest_digest = resolved->manifest_digest;
   record.config_json = resolved->config_json;
-  record.last_used_ms = NowMs();
+  record.last_used_ms = core::ToUnixMillis(core::WallClock().Now());
   for (const auto& layer : resolved->layers)
     record.layers.emplace_back(*DigestHex(layer.digest), 0);
   const std::string record_path = root_ + "/refs/" + key + ".json";
@@ -344,7 +309,7 @@ core::Result<PreparedImage> ImageStore::Fetch(const core::ImageReference& refere
     FileLock store;
     if (auto l = store.Lock(root_ + "/store.lock", LOCK_EX); !l)
       return tl::unexpected(l.error());
-    if (auto w = WriteAtomically(record_path, EncodeRecord(record)); !w)
+    if (auto w = common::WriteFileAtomically(record_path, EncodeRecord(record)); !w)
       return tl::unexpected(w.error());
   }
   int64_t total = 0;
@@ -404,7 +369,7 @@ core::Result<PreparedImage> ImageStore::Fetch(const core::ImageReference& refere
     FileLock store;
     if (auto l = store.Lock(root_ + "/store.lock", LOCK_EX); !l)
       return tl::unexpected(l.error());
-    if (auto w = WriteAtomically(record_path, EncodeRecord(record)); !w)
+    if (auto w = common::WriteFileAtomically(record_path, EncodeRecord(record)); !w)
       return tl::unexpected(w.error());
   }
   say("image " + reference.normalized + " ready (" + HumanBytes(total) + ")");
@@ -568,8 +533,9 @@ core::Result<PreparedImage> ImageStore::Import(const core::ImageReference& refer
   if (auto r = EnsureDirs(); !r)
     return tl::unexpected(r.error());
   const std::string key = KeyOf(reference.normalized);
+  const int64_t now_ms = core::ToUnixMillis(core::WallClock().Now());
   const std::string unpacked = root_ + "/blobs/import." + std::to_string(::getpid()) + "." +
-                               core::Sha256Hex(tarball + std::to_string(NowMs())).substr(0, 8);
+                               core::Sha256Hex(tarball + std::to_string(now_ms)).substr(0, 8);
   std::error_code ec;
   struct Cleanup {
     std::string dir;
@@ -599,7 +565,7 @@ core::Result<PreparedImage> ImageStore::Import(const core::ImageReference& refer
     if (docker.as_array().empty() || !docker.as_array()[0].is_object())
       return bad("manifest.json names no image");
     const auto& m = docker.as_array()[0].as_object();
-    const std::string config = GetString(m, "Config");
+    const std::string config = common::StringField(m, "Config");
     if (!SafeRelative(config))
       return bad("manifest.json has no usable Config");
     auto config_json = ReadWhole(unpacked + "/" + config);
@@ -647,15 +613,15 @@ core::Result<PreparedImage> ImageStore::Import(const core::ImageReference& refer
           continue;
         const auto* platform = m.as_object().if_contains("platform");
         if (platform == nullptr || !platform->is_object() ||
-            (GetString(platform->as_object(), "os") == "linux" &&
-             GetString(platform->as_object(), "architecture") == MachineArchitecture())) {
+            (common::StringField(platform->as_object(), "os") == "linux" &&
+             common::StringField(platform->as_object(), "architecture") == MachineArchitecture())) {
           chosen = &m.as_object();
           break;
         }
       }
       if (chosen == nullptr)
         return bad("no manifest for linux/" + MachineArchitecture());
-      digest = GetString(*chosen, "digest");
+      digest = common::StringField(*chosen, "digest");
       auto text = blob(digest);
       if (!text)
         return tl::unexpected(text.error());
@@ -668,14 +634,14 @@ core::Result<PreparedImage> ImageStore::Import(const core::ImageReference& refer
     const auto* config = manifest.if_contains("config");
     if (config == nullptr || !config->is_object())
       return bad("the manifest has no config");
-    auto config_json = blob(GetString(config->as_object(), "digest"));
+    auto config_json = blob(common::StringField(config->as_object(), "digest"));
     if (!config_json)
       return tl::unexpected(config_json.error());
     record.config_json = *config_json;
     for (const auto& l : manifest.at("layers").as_array()) {
       if (!l.is_object())
         continue;
-      const std::string layer_digest = GetString(l.as_object(), "digest");
+      const std::string layer_digest = common::StringField(l.as_object(), "digest");
       auto hex = DigestHex(layer_digest);
       if (!hex)
         return tl::unexpected(hex.error());
@@ -718,12 +684,13 @@ core::Result<PreparedImage> ImageStore::Import(const core::ImageReference& refer
     record.layers[i].second = *extracted;
   }
   record.complete = true;
-  record.last_used_ms = NowMs();
+  record.last_used_ms = core::ToUnixMillis(core::WallClock().Now());
   {
     FileLock store;
     if (auto l = store.Lock(root_ + "/store.lock", LOCK_EX); !l)
       return tl::unexpected(l.error());
-    if (auto w = WriteAtomically(root_ + "/refs/" + key + ".json", EncodeRecord(record)); !w)
+    const std::string record_path = root_ + "/refs/" + key + ".json";
+    if (auto w = common::WriteFileAtomically(record_path, EncodeRecord(record)); !w)
       return tl::unexpected(w.error());
   }
   (void)Evict(reference.normalized);

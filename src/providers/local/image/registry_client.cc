@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/http_client.h"
+#include "common/json_fields.h"
 #include "core/url_encoding.h"
 #include "providers/local/image/digest.h"
 
@@ -24,11 +25,6 @@ constexpr char kOciIndex[] = "application/vnd.oci.image.index.v1+json";
 constexpr char kDockerList[] = "application/vnd.docker.distribution.manifest.list.v2+json";
 constexpr char kOciManifest[] = "application/vnd.oci.image.manifest.v1+json";
 constexpr char kDockerManifest[] = "application/vnd.docker.distribution.manifest.v2+json";
-
-std::string GetString(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 // The parameters of a `Bearer k="v",k2="v2"` challenge.
 std::map<std::string, std::string> ParseChallenge(std::string_view text) {
@@ -224,9 +220,9 @@ core::Result<void> RegistryClient::Authenticate(const std::string& challenge) {
   json::value v = json::parse(response->body, ec);
   if (ec || !v.is_object())
     return Fail(ErrorCode::kInvalidRequest, "the registry's token service answered no JSON");
-  token_ = GetString(v.as_object(), "token");
+  token_ = common::StringField(v.as_object(), "token");
   if (token_.empty())
-    token_ = GetString(v.as_object(), "access_token");
+    token_ = common::StringField(v.as_object(), "access_token");
   if (token_.empty())
     return Fail(ErrorCode::kInvalidRequest, "the registry's token service answered no token");
   return {};
@@ -258,7 +254,7 @@ core::Result<std::string> RegistryClient::FetchManifestBody(const std::string& r
   json::value v = json::parse(got->body, ec);
   if (ec || !v.is_object())
     return Fail(ErrorCode::kInvalidRequest, "the manifest of " + Describe() + " is not JSON");
-  media_type = GetString(v.as_object(), "mediaType");
+  media_type = common::StringField(v.as_object(), "mediaType");
   if (media_type.empty())
     media_type = got->content_type;
   return std::move(got->body);
@@ -286,9 +282,9 @@ core::Result<ResolvedImage> RegistryClient::Resolve() {
         const auto* platform = m.as_object().if_contains("platform");
         if (platform == nullptr || !platform->is_object())
           continue;
-        if (GetString(platform->as_object(), "os") == options_.os &&
-            GetString(platform->as_object(), "architecture") == options_.architecture) {
-          chosen = GetString(m.as_object(), "digest");
+        if (common::StringField(platform->as_object(), "os") == options_.os &&
+            common::StringField(platform->as_object(), "architecture") == options_.architecture) {
+          chosen = common::StringField(m.as_object(), "digest");
           break;
         }
       }
@@ -318,15 +314,15 @@ core::Result<ResolvedImage> RegistryClient::Resolve() {
     return Fail(ErrorCode::kInvalidRequest,
                 "the manifest of " + Describe() + " has no config or layers");
   }
-  out.config_digest = GetString(config->as_object(), "digest");
+  out.config_digest = common::StringField(config->as_object(), "digest");
   if (auto hex = DigestHex(out.config_digest); !hex)
     return tl::unexpected(hex.error());
   for (const auto& l : layers->as_array()) {
     if (!l.is_object())
       continue;
     LayerDescriptor layer;
-    layer.digest = GetString(l.as_object(), "digest");
-    layer.media_type = GetString(l.as_object(), "mediaType");
+    layer.digest = common::StringField(l.as_object(), "digest");
+    layer.media_type = common::StringField(l.as_object(), "mediaType");
     const auto* size = l.as_object().if_contains("size");
     if (size != nullptr && size->is_int64())
       layer.size = size->as_int64();
