@@ -23,7 +23,6 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
 #include "server/log_hub.h"
@@ -34,7 +33,6 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace websocket = beast::websocket;
 using runvoy::server::FollowRequest;
 
 [[noreturn]] void Fail(const std::string& what) {
@@ -186,7 +184,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   boost::system::error_code ec;
   socket.assign(asio::ip::tcp::v4(), fds[0], ec);
   if (ec) Fail("assign: " + ec.message());
-  websocket::stream<beast::tcp_stream> ws(beast::tcp_stream(std::move(socket)));
+  beast::tcp_stream connection(std::move(socket));
 
   http::request<http::empty_body> upgrade{http::verb::get, "/api/v1/ws?execution_id=exec-1", 11};
   upgrade.set(http::field::host, "127.0.0.1");
@@ -202,7 +200,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string execution_id = follow.execution_id;
   bool done = false;
   asio::co_spawn(io,
-                 runvoy::server::ServeFollower(std::move(ws), std::move(upgrade),
+                 runvoy::server::ServeFollower(std::move(connection), std::move(upgrade),
                                                std::move(follow), context),
                  [&done](std::exception_ptr error) {
                    if (error) Fail("the follower threw");

@@ -31,7 +31,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/ssl.h>
@@ -389,10 +388,10 @@ asio::awaitable<void> HttpServer::State::ServeUpgrade(Stream& stream,
   // From here the WebSocket stream owns the connection; shutdown closes it with 1001.
   control->close = nullptr;
   beast::get_lowest_layer(stream).expires_never();
-  websocket::stream<Stream> ws(std::move(stream));
   FollowerContext context{live_logs, hub, *pool, followers, options.live_logs};
   FollowRequest follow_request = std::move(*follow);
-  co_await ServeFollower(std::move(ws), std::move(request), std::move(follow_request), context);
+  co_await ServeFollower(std::move(stream), std::move(request), std::move(follow_request),
+                         context);
 }
 
 template <class Stream>

@@ -1,6 +1,5 @@
 #include "server/websocket_follower.h"
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -29,7 +28,9 @@
 
 #include "core/ids.h"
 #include "core/status.h"
+#include "server/exclusive_write_stream.h"
 #include "server/log_event_json.h"
+#include "server/websocket_frames.h"
 #include "server/worker_pool.h"
 
 namespace runvoy::server {
@@ -67,6 +68,9 @@ int StatusFor(core::ErrorCode code) {
 // How long the end of a connection may take once the close frame is out: the peer's answer and
 // the TCP/TLS shutdown. Past it the socket is closed.
 constexpr std::chrono::seconds kCloseTimeout{10};
+
+// A follower's queued frames are written in pieces of about this size.
+constexpr std::size_t kWriteBytes = 64 << 10;
 
 // Per-follower state shared with the hub's wake callback. Only touched on the strand, except
 // wake_timer.cancel() posted by the hub.
@@ -283,44 +287,59 @@ class Writer {
     }
   }
 
-  // Sends `events` (ascending, all after last_sent_), one frame each or as batch frames.
+  // Sends `events` (ascending, all after last_sent_), one frame each or as batch frames. The
+  // frames are written together, up to kWriteBytes at a time, straight to the layer under Beast
+  // (exclusive_write_stream.h): a follower behind by many lines catches up in a few writes.
   asio::awaitable<bool> Send(const std::vector<SharedLogEvent>& events) {
-    ws_.text(true);
-    if (!follow_.batch) {
-      for (const SharedLogEvent& event : events) {
-        auto [ec, bytes] = co_await ws_.async_write(asio::buffer(*event.json), kNoThrow);
+    std::string frames;
+    int64_t last_in_frames = last_sent_;
+    std::size_t next = 0;
+    while (next < events.size()) {
+      if (follow_.batch) {
+        next = AppendBatchFrame(frames, events, next);
+      } else {
+        AppendTextFrame(frames, *events[next].json);
+        ++next;
+      }
+      last_in_frames = events[next - 1].sequence;
+      if (frames.size() >= kWriteBytes || next == events.size()) {
+        // Once Beast has begun closing (the client's close frame, a failed read) its close frame
+        // is on its way, and nothing may follow it.
+        if (!ws_.is_open()) {
+          co_return false;
+        }
+        auto [ec, bytes] =
+            co_await asio::async_write(ws_.next_layer(), asio::buffer(frames), kNoThrow);
         if (ec) {
           co_return false;
         }
-        last_sent_ = event.sequence;
+        last_sent_ = last_in_frames;
+        frames.clear();
       }
-      co_return true;
-    }
-    std::size_t next = 0;
-    std::string frame;
-    while (next < events.size()) {
-      frame.assign("[");
-      int64_t last_in_frame = last_sent_;
-      while (next < events.size()) {
-        const std::string& json = *events[next].json;
-        if (frame.size() > 1 && frame.size() + json.size() + 2 > context_.options.max_frame_bytes) {
-          break;
-        }
-        if (frame.size() > 1) {
-          frame.push_back(',');
-        }
-        frame.append(json);
-        last_in_frame = events[next].sequence;
-        ++next;
-      }
-      frame.push_back(']');
-      auto [ec, bytes] = co_await ws_.async_write(asio::buffer(frame), kNoThrow);
-      if (ec) {
-        co_return false;
-      }
-      last_sent_ = last_in_frame;
     }
     co_return true;
+  }
+
+  // Appends one batch frame, a JSON array of events[first...] up to max_frame_bytes (at least
+  // one event), and returns the index of the first event left out.
+  std::size_t AppendBatchFrame(std::string& frames, const std::vector<SharedLogEvent>& events,
+                               std::size_t first) const {
+    std::string batch = "[";
+    std::size_t next = first;
+    while (next < events.size()) {
+      const std::string& json = *events[next].json;
+      if (next > first && batch.size() + json.size() + 2 > context_.options.max_frame_bytes) {
+        break;
+      }
+      if (next > first) {
+        batch.push_back(',');
+      }
+      batch.append(json);
+      ++next;
+    }
+    batch.push_back(']');
+    AppendTextFrame(frames, batch);
+    return next;
   }
 
   // Ends the connection with a close frame of `code` (unless the client already ended it).
@@ -355,10 +374,9 @@ class Writer {
     if (state_.read_error != asio::error::operation_aborted) {
       co_return;  // the client ended the connection while we stopped the reader
     }
-    const auto value = static_cast<uint16_t>(code);
-    const std::array<unsigned char, 4> frame = {0x88, 0x02, static_cast<unsigned char>(value >> 8),
-                                                static_cast<unsigned char>(value & 0xFF)};
-    co_await (TearDown(frame) || CloseSocketAfter(kCloseTimeout));
+    std::string frame;
+    AppendCloseFrame(frame, static_cast<uint16_t>(code));
+    co_await (TearDown(asio::buffer(frame)) || CloseSocketAfter(kCloseTimeout));
   }
 
   asio::awaitable<void> WaitForReader() {
@@ -370,14 +388,14 @@ class Writer {
 
   // Writes the close frame, then shuts the connection down as Beast's teardown does (TCP: our
   // FIN, then the client's bytes until its FIN; TLS: close_notify both ways).
-  asio::awaitable<void> TearDown(std::array<unsigned char, 4> frame) {
+  asio::awaitable<void> TearDown(asio::const_buffer frame) {
     auto [write_error, bytes] =
-        co_await asio::async_write(ws_.next_layer(), asio::buffer(frame), kNoThrow);
+        co_await asio::async_write(ws_.next_layer(), frame, kNoThrow);
     if (write_error) {
       co_return;
     }
     auto initiate = [this](auto handler) {
-      using websocket::async_teardown;  // found by ADL for the TLS stream
+      // Found by ADL: exclusive_write_stream.h's, which asks the TCP or TLS stream under it.
       async_teardown(beast::role_type::server, ws_.next_layer(), std::move(handler));
     };
     auto token = kNoThrow;
@@ -455,10 +473,11 @@ HttpResponse RefusalResponse(const core::Error& error) {
   return response;
 }
 
-template <class NextLayer>
-asio::awaitable<void> ServeFollower(websocket::stream<NextLayer> ws,
-                                    http::request<http::empty_body> request, FollowRequest follow,
-                                    FollowerContext context) {
+template <class Connection>
+asio::awaitable<void> ServeFollower(Connection connection, http::request<http::empty_body> request,
+                                    FollowRequest follow, FollowerContext context) {
+  using Layer = ExclusiveWriteStream<Connection>;
+  websocket::stream<Layer> ws(std::move(connection));
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = std::chrono::seconds(30);
   // Beast pings after half the idle timeout without traffic and drops a peer silent for all of it.
@@ -486,17 +505,17 @@ asio::awaitable<void> ServeFollower(websocket::stream<NextLayer> ws,
   if (!context.registry.Add(subscription)) {
     subscription->GoAway();
   }
-  Writer<NextLayer> writer(ws, *state, subscription, std::move(follow), context);
+  Writer<Layer> writer(ws, *state, subscription, std::move(follow), context);
   co_await (ReadLoop(ws, *state) && writer.Run());
   context.registry.Remove(subscription);
   context.hub.Unsubscribe(subscription);
 }
 
-template asio::awaitable<void> ServeFollower<beast::tcp_stream>(
-    websocket::stream<beast::tcp_stream>, http::request<http::empty_body>, FollowRequest,
-    FollowerContext);
+template asio::awaitable<void> ServeFollower<beast::tcp_stream>(beast::tcp_stream,
+                                                                http::request<http::empty_body>,
+                                                                FollowRequest, FollowerContext);
 template asio::awaitable<void> ServeFollower<beast::ssl_stream<beast::tcp_stream>>(
-    websocket::stream<beast::ssl_stream<beast::tcp_stream>>, http::request<http::empty_body>,
-    FollowRequest, FollowerContext);
+    beast::ssl_stream<beast::tcp_stream>, http::request<http::empty_body>, FollowRequest,
+    FollowerContext);
 
 }  // namespace runvoy::server

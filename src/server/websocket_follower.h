@@ -15,7 +15,6 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 #include "core/error.h"
 #include "server/http_message.h"
@@ -92,22 +91,21 @@ struct FollowerContext {
   LiveLogOptions options;
 };
 
-// Accepts the upgrade `request` (already authorised) on `ws` and follows the execution: the
-// stored backlog after follow.after_sequence, then live events without gap or duplicate, then
+// Accepts the upgrade `request` (already authorised) on `connection` and follows the execution:
+// the stored backlog after follow.after_sequence, then live events without gap or duplicate, then
 // the disconnect frame and a normal close once the execution has finished. Closes with 1013
 // when the follower's queue overflows, 1001 on shutdown. Runs on the connection's strand.
-template <class NextLayer>
+template <class Connection>
 boost::asio::awaitable<void> ServeFollower(
-    boost::beast::websocket::stream<NextLayer> ws,
-    boost::beast::http::request<boost::beast::http::empty_body> request, FollowRequest follow,
-    FollowerContext context);
+    Connection connection, boost::beast::http::request<boost::beast::http::empty_body> request,
+    FollowRequest follow, FollowerContext context);
 
 extern template boost::asio::awaitable<void> ServeFollower<boost::beast::tcp_stream>(
-    boost::beast::websocket::stream<boost::beast::tcp_stream>,
-    boost::beast::http::request<boost::beast::http::empty_body>, FollowRequest, FollowerContext);
+    boost::beast::tcp_stream, boost::beast::http::request<boost::beast::http::empty_body>,
+    FollowRequest, FollowerContext);
 extern template boost::asio::awaitable<void>
     ServeFollower<boost::beast::ssl_stream<boost::beast::tcp_stream>>(
-        boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>>,
+        boost::beast::ssl_stream<boost::beast::tcp_stream>,
         boost::beast::http::request<boost::beast::http::empty_body>, FollowRequest,
         FollowerContext);
 

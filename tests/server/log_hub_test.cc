@@ -793,8 +793,8 @@ TEST(WebSocketFollower, EndsAtOnceWhenTheClientHalfClosedAfterBufferedFrames) {
     FollowRequest follow{"exec-a", "token-a", 0, round % 2 == 1};
     bool done = false;
     asio::co_spawn(io,
-                   ServeFollower(websocket::stream<beast::tcp_stream>(std::move(server)),
-                                 std::move(upgrade), std::move(follow), context),
+                   ServeFollower(beast::tcp_stream(std::move(server)), std::move(upgrade),
+                                 std::move(follow), context),
                    [&done](std::exception_ptr error) {
                      EXPECT_FALSE(error);
                      done = true;
