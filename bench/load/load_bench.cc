@@ -50,7 +50,7 @@ struct Options {
   std::string url;
   std::string key;
   int server_pid = 0;
-  std::string cases = "fanout,fanout-batch,fast,concurrent,soak";
+  std::string cases = "fanout,fanout-batch,fast,fast-batch,concurrent,soak";
   int followers = 1000;   // fanout: followers of one execution
   int fanout_rate = 100;  // lines per second
   int fanout_seconds = 30;
@@ -601,6 +601,9 @@ void Run(const Options& options) {
     FanOut(options, options.followers, options.fanout_rate, options.fanout_seconds, true);
   }
   if (Wants(options, "fast")) {
+    FanOut(options, options.fast_followers, options.fast_rate, options.fast_seconds, false);
+  }
+  if (Wants(options, "fast-batch")) {
     FanOut(options, options.fast_followers, options.fast_rate, options.fast_seconds, true);
   }
   if (Wants(options, "concurrent"))
@@ -646,7 +649,7 @@ int main(int argc, char** argv) {
   }
   if (options.url.empty() || options.key.empty() || options.server_pid == 0) {
     std::cerr << "usage: runvoy_load_bench --url URL --key ADMIN_KEY --server-pid PID\n"
-                 "  [--cases fanout,fanout-batch,fast,concurrent,soak] [--followers 1000]\n"
+                 "  [--cases fanout,fanout-batch,fast,fast-batch,concurrent,soak] [--followers 1000]\n"
                  "  [--fanout-seconds 30]"
                  "  [--fast-followers 100] [--fast-rate 10000] [--fast-seconds 10]\n"
                  "  [--concurrent 200] [--soak-seconds 600] [--soak-rate 5] [--io-threads 2]\n";
