@@ -2,13 +2,17 @@
 
 // Test helpers for git workspaces: repositories made on the spot, and a smart-HTTP git server
 // (`git http-backend` behind a small Python CGI server on 127.0.0.1) whose repositories under
-// /private/ need Basic credentials with the token as password; and a server a clone hangs on.
+// /private/ need Basic credentials with the token as password; a server a clone hangs on; and
+// a search of the files a token must never reach.
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <fcntl.h>
@@ -245,5 +249,33 @@ class SilentServer {
   int port_ = 0;
   std::vector<int> accepted_;
 };
+
+// Whether the file at `path` holds `needle`.
+inline bool FileContains(const std::filesystem::path& path, const std::string& needle) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str().find(needle) != std::string::npos;
+}
+
+// The regular files at or under `path` (a file or a directory) that hold `needle`.
+inline std::vector<std::string> FilesContaining(const std::string& path,
+                                                const std::string& needle) {
+  std::vector<std::string> found;
+  if (std::filesystem::is_regular_file(path)) {
+    if (FileContains(path, needle)) {
+      found.push_back(path);
+    }
+    return found;
+  }
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file() && FileContains(it->path(), needle)) {
+      found.push_back(it->path().string());
+    }
+  }
+  return found;
+}
 
 }  // namespace runvoy::testing_git
